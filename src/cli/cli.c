@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* argv → subcommand. Only this file knows the list of subcommands. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/config.h"
+
+#ifndef HG_VERSION
+#define HG_VERSION "0.1.0"
+#endif
+
+static int
+usage(FILE *f)
+{
+    fprintf(f, "usage: hybridgate [serve] [-c FILE]     run the gateway (built-in config without -c)\n"
+               "       hybridgate check-config -c FILE validate a config and exit\n"
+               "       hybridgate scan [-c FILE]       scan JSON lines from stdin for sensitive data\n"
+               "       hybridgate report [-c FILE] [--plan FILE] [--from DATE] [--to DATE]\n"
+               "                         [--format text|json|html]\n"
+               "       hybridgate version\n");
+    return f == stderr ? 2 : 0;
+}
+
+static const char *
+find_config_arg(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+            return argv[i + 1];
+    }
+    return NULL;
+}
+
+static int
+check_config_main(int argc, char **argv)
+{
+    const char *path = find_config_arg(argc, argv);
+    if (path == NULL) {
+        fprintf(stderr, "check-config: -c FILE is required\n");
+        return 2;
+    }
+    struct config cfg;
+    struct hg_err err = {0};
+    if (config_load(&cfg, path, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    printf("%s: ok (%zu backends, %zu aliases)\n", path, cfg.nbackends, cfg.naliases);
+    config_cleanup(&cfg);
+    return 0;
+}
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"check-config", check_config_main},
+};
+
+int
+cli_main(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))) {
+        printf("hybridgate %s\n", HG_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+                      !strcmp(argv[1], "-h")))
+        return usage(stdout);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (argc >= 2 && !strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    return usage(stderr);
+}
