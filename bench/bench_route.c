@@ -44,11 +44,11 @@ static const char yaml[] =
     "    route: {pool: [gpu-a, gpu-b], burst_to: [together]}\n";
 
 static const char *const words[] = {
-    "the",     "shipment", "arrives", "on",       "tuesday", "please",   "confirm", "that",
-    "our",     "customer", "support", "team",     "can",     "answer",   "questions", "about",
-    "invoice", "delivery", "window",  "and",      "return",  "policy",   "for",     "orders",
-    "placed",  "online",   "in",      "europe",   "while",   "keeping",  "latency", "low,",
-    "summarise", "this",   "thread.", "Thanks!",  "regards", "update",   "planning", "meeting",
+    "the",       "shipment", "arrives", "on",      "tuesday", "please",  "confirm",   "that",
+    "our",       "customer", "support", "team",    "can",     "answer",  "questions", "about",
+    "invoice",   "delivery", "window",  "and",     "return",  "policy",  "for",       "orders",
+    "placed",    "online",   "in",      "europe",  "while",   "keeping", "latency",   "low,",
+    "summarise", "this",     "thread.", "Thanks!", "regards", "update",  "planning",  "meeting",
 };
 
 static int
@@ -132,9 +132,8 @@ main(void)
     printf("route: %.2f µs p50, %.2f µs p99, %.2f µs mean per decision (4 KB prompt, %d keyword "
            "rules, snapshot incl.; %.0f MB/s scan); sensitive short-circuit %.0f ns "
            "[check %llu]\n",
-           t[ITERS / 2] / 1000.0, t[ITERS * 99 / 100] / 1000.0,
-           (double)total_us / (ITERS + WARM), 3,
-           (double)n / (t[ITERS / 2] / 1000.0), sens_ns, (unsigned long long)checksum);
+           t[ITERS / 2] / 1000.0, t[ITERS * 99 / 100] / 1000.0, (double)total_us / (ITERS + WARM),
+           3, (double)n / (t[ITERS / 2] / 1000.0), sens_ns, (unsigned long long)checksum);
     free(t);
     health_free(h);
     route_config_free(rc);

@@ -12,7 +12,8 @@
  * Per request, the api layer:
  *   1. health_snapshot() -> route_view; route_decide() -> candidates.
  *   2. For cand[i]: health_acquire(). OK/PROBE: send. FULL: health_queue_enter() and wait, then
- *      health_queue_leave(waited) and health_acquire() again. OPEN: next candidate (ROUTE_FT_CIRCUIT).
+ *      health_queue_leave(waited) and health_acquire() again. OPEN: next candidate
+ * (ROUTE_FT_CIRCUIT).
  *   3. When the attempt ends (success, error, timeout, client gone): health_release() exactly once
  *      per OK/PROBE acquire, with the outcome; then health_observe_model() with the response's
  *      `model` and `system_fingerprint` when it had them.

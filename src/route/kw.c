@@ -25,8 +25,8 @@ static int fold_ready;
 static inline bool
 is_word(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '_' || c >= 0x80;
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           c >= 0x80;
 }
 
 static inline bool
@@ -273,8 +273,7 @@ check_prefix(const struct kw_set *k, uint32_t x, size_t q, const unsigned char *
 
 /* Rare path of probe(): near the end of the text, or a whitespace run inside the prefix. */
 static bool
-probe_slow(const struct kw_set *k, const unsigned char *t, size_t i, size_t n,
-           struct kw_hits *hits)
+probe_slow(const struct kw_set *k, const unsigned char *t, size_t i, size_t n, struct kw_hits *hits)
 {
     uint32_t x = 0;
     size_t q = 0;
@@ -339,8 +338,8 @@ scan_ssse3(const struct kw_set *k, const unsigned char *t, size_t n, struct kw_h
             __m128i h = _mm_shuffle_epi8(hi[j], _mm_and_si128(_mm_srli_epi16(v, 4), m0f));
             acc = _mm_and_si128(acc, _mm_and_si128(l, h));
         }
-        uint32_t cand = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) ^
-                        0xFFFFu;
+        uint32_t cand =
+            (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(acc, _mm_setzero_si128())) ^ 0xFFFFu;
         __m128i da = _mm_sub_epi8(_mm_or_si128(v0, c20), ca);
         __m128i dd = _mm_sub_epi8(v0, c0);
         __m128i w8 = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(da, c25), da),
@@ -390,18 +389,17 @@ scan_avx2(const struct kw_set *k, const unsigned char *t, size_t n, struct kw_hi
         for (int j = 0; j < KW_TEDDY_BYTES; j++) {
             __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + j));
             __m256i l = _mm256_shuffle_epi8(lo[j], _mm256_and_si256(v, m0f));
-            __m256i h =
-                _mm256_shuffle_epi8(hi[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f));
+            __m256i h = _mm256_shuffle_epi8(hi[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), m0f));
             acc = _mm256_and_si256(acc, _mm256_and_si256(l, h));
         }
         uint32_t cand =
             ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(acc, _mm256_setzero_si256()));
         __m256i da = _mm256_sub_epi8(_mm256_or_si256(v0, c20), ca);
         __m256i dd = _mm256_sub_epi8(v0, c0);
-        __m256i w8 = _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(da, c25), da),
-                            _mm256_cmpeq_epi8(_mm256_min_epu8(dd, c9), dd)),
-            _mm256_cmpeq_epi8(v0, cu));
+        __m256i w8 =
+            _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(_mm256_min_epu8(da, c25), da),
+                                            _mm256_cmpeq_epi8(_mm256_min_epu8(dd, c9), dd)),
+                            _mm256_cmpeq_epi8(v0, cu));
         uint32_t w = (uint32_t)_mm256_movemask_epi8(w8) | (uint32_t)_mm256_movemask_epi8(v0);
         if (!k->any_nonword_start)
             cand &= w & ~((w << 1) | carry);

@@ -75,8 +75,8 @@ route_circuit_name(enum route_circuit c)
 }
 
 static const char *const why_names[ROUTE_WHY_COUNT] = {
-    "not_in_pool",  "no_model",      "sensitive_hosted", "region",  "circuit_open",
-    "down",         "queue_full",    "model_version",    "airgap",  "half_open_busy",
+    "not_in_pool", "no_model",   "sensitive_hosted", "region", "circuit_open",
+    "down",        "queue_full", "model_version",    "airgap", "half_open_busy",
 };
 
 const char *
@@ -112,10 +112,14 @@ static const struct {
     const char *name;
     unsigned bits;
 } ft_names[] = {
-    {"error", ROUTE_FT_ERROR},          {"timeout", ROUTE_FT_TIMEOUT},
-    {"http_429", ROUTE_FT_HTTP_429},    {"http_500", ROUTE_FT_HTTP_500},
-    {"http_502", ROUTE_FT_HTTP_502},    {"http_503", ROUTE_FT_HTTP_503},
-    {"http_504", ROUTE_FT_HTTP_504},    {"circuit", ROUTE_FT_CIRCUIT},
+    {"error", ROUTE_FT_ERROR},
+    {"timeout", ROUTE_FT_TIMEOUT},
+    {"http_429", ROUTE_FT_HTTP_429},
+    {"http_500", ROUTE_FT_HTTP_500},
+    {"http_502", ROUTE_FT_HTTP_502},
+    {"http_503", ROUTE_FT_HTTP_503},
+    {"http_504", ROUTE_FT_HTTP_504},
+    {"circuit", ROUTE_FT_CIRCUIT},
     {"http_5xx", ROUTE_FT_HTTP_500 | ROUTE_FT_HTTP_502 | ROUTE_FT_HTTP_503 | ROUTE_FT_HTTP_504},
     {"off", 0},
 };
@@ -165,33 +169,33 @@ struct strlist {
 };
 
 struct rule {
-    char *name;                 /* unique, header-safe */
-    int line;                   /* line of the rule in the file, 0 when synthesized */
-    bool is_default;            /* no match: catches everything */
+    char *name;      /* unique, header-safe */
+    int line;        /* line of the rule in the file, 0 when synthesized */
+    bool is_default; /* no match: catches everything */
     /* match: every present condition must hold; inside a list any entry may match */
-    bool has_classes;           /* classes: present */
-    unsigned classes;           /* RECORD_CLASS_* any of which matches */
-    int sensitive;              /* -1 not given, 0 public only, 1 sensitive only */
-    struct strlist entities;    /* entity type names (case-insensitive) */
-    struct strlist models;      /* requested model or alias; trailing '*' = prefix */
-    struct strlist keys;        /* caller key ids */
-    struct strlist teams;       /* caller teams */
-    struct strlist tags;        /* request tags */
-    bool has_size;              /* prompt_size: present */
-    size_t size_min, size_max;  /* inclusive bounds in bytes */
-    bool has_kw, has_dom;       /* keywords:/domains: present (patterns live in rc->kw) */
+    bool has_classes;          /* classes: present */
+    unsigned classes;          /* RECORD_CLASS_* any of which matches */
+    int sensitive;             /* -1 not given, 0 public only, 1 sensitive only */
+    struct strlist entities;   /* entity type names (case-insensitive) */
+    struct strlist models;     /* requested model or alias; trailing '*' = prefix */
+    struct strlist keys;       /* caller key ids */
+    struct strlist teams;      /* caller teams */
+    struct strlist tags;       /* request tags */
+    bool has_size;             /* prompt_size: present */
+    size_t size_min, size_max; /* inclusive bounds in bytes */
+    bool has_kw, has_dom;      /* keywords:/domains: present (patterns live in rc->kw) */
     /* action */
-    enum route_action action;   /* route, mask or reject */
-    struct pool_entry *pool;    /* pool entries then burst_to entries; owned */
-    size_t npool;               /* entries in pool, burst included */
-    char *model;                /* route.model override for the whole pool, or NULL */
-    char *region;               /* require_region, or NULL */
-    char *model_version;        /* require_model_version, or NULL */
-    unsigned failover;          /* ROUTE_FT_* */
-    int reject_status;          /* reject: HTTP status */
-    char *reject_msg;           /* reject: message */
-    char *strings[8];           /* owned strings of the pool entries' models */
-    size_t nstrings;            /* entries in strings */
+    enum route_action action; /* route, mask or reject */
+    struct pool_entry *pool;  /* pool entries then burst_to entries; owned */
+    size_t npool;             /* entries in pool, burst included */
+    char *model;              /* route.model override for the whole pool, or NULL */
+    char *region;             /* require_region, or NULL */
+    char *model_version;      /* require_model_version, or NULL */
+    unsigned failover;        /* ROUTE_FT_* */
+    int reject_status;        /* reject: HTTP status */
+    char *reject_msg;         /* reject: message */
+    char *strings[8];         /* owned strings of the pool entries' models */
+    size_t nstrings;          /* entries in strings */
 };
 
 struct route_config {
@@ -320,9 +324,9 @@ parse_strlist(const struct cfg_node *n, struct strlist *out, struct hg_err *err)
     return 0;
 }
 
-static const char *const match_keys[] = {"classes", "sensitive", "entities", "models", "keys",
-                                         "teams",   "tags",      "prompt_size", "keywords",
-                                         "domains", NULL};
+static const char *const match_keys[] = {"classes",  "sensitive", "entities", "models",
+                                         "keys",     "teams",     "tags",     "prompt_size",
+                                         "keywords", "domains",   NULL};
 
 static int
 parse_match(struct route_config *rc, struct rule *r, int ri, const struct cfg_node *m,
@@ -332,8 +336,7 @@ parse_match(struct route_config *rc, struct rule *r, int ri, const struct cfg_no
     if (m->type != CFG_MAP)
         return cfg_fail(m, err, "'match' must be a mapping of conditions");
     if (m->child == NULL)
-        return cfg_fail(m, err, "'match' is empty; omit it to make rule '%s' the default",
-                        r->name);
+        return cfg_fail(m, err, "'match' is empty; omit it to make rule '%s' the default", r->name);
     if (cfg_check_keys(m, match_keys, err) < 0)
         return -1;
     r->sensitive = -1;
@@ -353,8 +356,9 @@ parse_match(struct route_config *rc, struct rule *r, int ri, const struct cfg_no
                     bit = class_names[c].bit;
             if (bit == 0) {
                 strlist_free(&l);
-                return cfg_fail(v, err, "unknown class in 'classes' (use pii, phi, financial, "
-                                        "secret or any)");
+                return cfg_fail(v, err,
+                                "unknown class in 'classes' (use pii, phi, financial, "
+                                "secret or any)");
             }
             r->classes |= bit;
         }
@@ -554,10 +558,9 @@ parse_action(struct rule *r, const struct config *cfg, const struct cfg_node *rn
     return 0;
 }
 
-static const char *const rule_keys[] = {"name",           "description",           "match",
-                                        "route",          "mask",                  "reject",
-                                        "require_region", "require_model_version", "failover",
-                                        NULL};
+static const char *const rule_keys[] = {
+    "name",           "description",           "match",    "route", "mask", "reject",
+    "require_region", "require_model_version", "failover", NULL};
 
 static int
 parse_rule(struct route_config *rc, const struct config *cfg, int ri, const struct cfg_node *rn,
@@ -620,8 +623,9 @@ parse_rule(struct route_config *rc, const struct config *cfg, int ri, const stru
             }
             if (!found) {
                 strlist_free(&l);
-                return cfg_fail(v, err, "unknown failover condition (use error, timeout, "
-                                        "http_429, http_500..http_504, http_5xx, circuit, off)");
+                return cfg_fail(v, err,
+                                "unknown failover condition (use error, timeout, "
+                                "http_429, http_500..http_504, http_5xx, circuit, off)");
             }
         }
         strlist_free(&l);
@@ -705,7 +709,7 @@ check_privacy(const struct route_config *rc, const struct config *cfg,
                 char cl[64];
                 class_list(sees, cl, sizeof(cl));
                 const struct backend_conf *bc = &cfg->backends[b];
-                const char *why = !bc->trusted ? "not trusted"
+                const char *why = !bc->trusted  ? "not trusted"
                                   : !bc->region ? "trusted but has no region"
                                   : !r->region  ? "trusted, but the rule has no require_region"
                                                 : "trusted, but in another region";
@@ -729,8 +733,8 @@ check_privacy(const struct route_config *rc, const struct config *cfg,
 }
 
 static const char *const routing_map_keys[] = {"rules", "circuit_breaker", "ewma_alpha", NULL};
-static const char *const cb_keys[] = {"failures", "error_rate", "min_samples", "cooldown",
-                                      "probes", NULL};
+static const char *const cb_keys[] = {"failures", "error_rate", "min_samples",
+                                      "cooldown", "probes",     NULL};
 
 static int
 parse_health(struct route_config *rc, const struct cfg_node *routing, struct hg_err *err)
@@ -990,8 +994,8 @@ unavailable_message(struct route_decision *d, const struct config *cfg, const ch
                      cl, d->rule_name, req_model);
     else
         w = snprintf(d->message, sizeof(d->message),
-                     "no backend can take this request now (rule '%s', model '%.80s'):", d->rule_name,
-                     req_model);
+                     "no backend can take this request now (rule '%s', model '%.80s'):",
+                     d->rule_name, req_model);
     used = w > 0 && (size_t)w < sizeof(d->message) ? (size_t)w : sizeof(d->message) - 1;
     for (size_t b = 0; b < d->nbackends; b++) {
         unsigned why = d->why[b];
@@ -1007,8 +1011,7 @@ unavailable_message(struct route_decision *d, const struct config *cfg, const ch
 }
 
 int
-route_decide(const struct route_input *in, const struct route_view *now,
-             struct route_decision *out)
+route_decide(const struct route_input *in, const struct route_view *now, struct route_decision *out)
 {
     const struct config *cfg = now->cfg;
     const struct route_config *rc = now->rc;
@@ -1198,12 +1201,11 @@ route_backend_allowed(const struct config *cfg, int backend, unsigned classes_se
  * ------------------------------------------------------------------------------------------- */
 
 size_t
-route_header_value(const struct route_decision *d, const struct config *cfg, int backend,
-                   char *out, size_t outlen)
+route_header_value(const struct route_decision *d, const struct config *cfg, int backend, char *out,
+                   size_t outlen)
 {
-    const char *bn = backend >= 0 && (size_t)backend < cfg->nbackends
-                         ? cfg->backends[backend].name
-                         : "none";
+    const char *bn =
+        backend >= 0 && (size_t)backend < cfg->nbackends ? cfg->backends[backend].name : "none";
     int w = snprintf(out, outlen, "%s; backend=%s; reason=%s",
                      d->rule_name[0] ? d->rule_name : "none", bn, route_reason_name(d->reason));
     return w > 0 ? (size_t)w : 0;
@@ -1216,8 +1218,8 @@ json_str(struct buf *o, const char *s)
 }
 
 int
-route_explain_json(const struct route_decision *d, const struct route_view *now,
-                   const char *extra, struct buf *o)
+route_explain_json(const struct route_decision *d, const struct route_view *now, const char *extra,
+                   struct buf *o)
 {
     const struct config *cfg = now->cfg;
     int rc = 0;
@@ -1255,9 +1257,9 @@ route_explain_json(const struct route_decision *d, const struct route_view *now,
         rc |= json_str(o, bc->name);
         rc |= buf_printf(o, ",\"kind\":\"%s\",\"model\":", backend_kind_name(bc->kind));
         rc |= json_str(o, c->model);
-        rc |= buf_printf(o, ",\"mask\":%s,\"burst\":%s,\"saturated\":%s}",
-                         c->mask ? "true" : "false", c->burst ? "true" : "false",
-                         c->saturated ? "true" : "false");
+        rc |=
+            buf_printf(o, ",\"mask\":%s,\"burst\":%s,\"saturated\":%s}", c->mask ? "true" : "false",
+                       c->burst ? "true" : "false", c->saturated ? "true" : "false");
     }
     rc |= buf_appends(o, "],\"backends\":[");
     for (size_t b = 0; b < d->nbackends && b < cfg->nbackends; b++) {
@@ -1267,9 +1269,8 @@ route_explain_json(const struct route_decision *d, const struct route_view *now,
         rc |= json_str(o, bc->name);
         rc |= buf_printf(o, ",\"kind\":\"%s\",\"region\":", backend_kind_name(bc->kind));
         rc |= bc->region ? json_str(o, bc->region) : buf_appends(o, "null");
-        rc |= buf_printf(o,
-                         ",\"trusted\":%s,\"eligible\":%s,\"why\":[", bc->trusted ? "true" : "false",
-                         d->why[b] ? "false" : "true");
+        rc |= buf_printf(o, ",\"trusted\":%s,\"eligible\":%s,\"why\":[",
+                         bc->trusted ? "true" : "false", d->why[b] ? "false" : "true");
         first = true;
         for (int i = 0; i < ROUTE_WHY_COUNT; i++) {
             if (d->why[b] & (1u << i)) {
@@ -1277,11 +1278,12 @@ route_explain_json(const struct route_decision *d, const struct route_view *now,
                 first = false;
             }
         }
-        rc |= buf_printf(o,
-                         "],\"inflight\":%d,\"queued\":%d,\"max_concurrency\":%d,\"circuit\":\"%s\","
-                         "\"ttft_ms\":%.1f,\"error_rate\":%.3f}",
-                         v->inflight, v->queued, bc->max_concurrency,
-                         route_circuit_name(v->circuit), v->ttft_ms, v->error_rate);
+        rc |=
+            buf_printf(o,
+                       "],\"inflight\":%d,\"queued\":%d,\"max_concurrency\":%d,\"circuit\":\"%s\","
+                       "\"ttft_ms\":%.1f,\"error_rate\":%.3f}",
+                       v->inflight, v->queued, bc->max_concurrency, route_circuit_name(v->circuit),
+                       v->ttft_ms, v->error_rate);
     }
     rc |= buf_appends(o, "]");
     if (extra && *extra) {

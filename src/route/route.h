@@ -19,9 +19,9 @@
 #include "core/error.h"
 #include "core/str.h"
 
-#define ROUTE_MAX_RULES 64                  /* rule masks are uint64_t */
+#define ROUTE_MAX_RULES 64                     /* rule masks are uint64_t */
 #define ROUTE_MAX_BACKENDS CONFIG_MAX_BACKENDS /* one candidate slot per backend */
-#define ROUTE_MSG_LEN 256                   /* reject / 503 message, bounded */
+#define ROUTE_MSG_LEN 256                      /* reject / 503 message, bounded */
 
 /* Why the decision came out the way it did. route_reason_name() gives the header/metric label. */
 enum route_reason {
@@ -88,16 +88,16 @@ const char *route_circuit_name(enum route_circuit c);
 
 /* One backend as route_decide() sees it at one instant (filled by health_snapshot()). */
 struct route_backend_view {
-    int inflight;                 /* requests holding a slot */
-    int queued;                   /* requests waiting for a slot */
-    bool down;                    /* last active checks failed (health_report_check) */
-    enum route_circuit circuit;   /* as of view.now_us (open past its cool-down reads half-open) */
-    int probes_free;              /* half-open: probe slots still free */
-    double ttft_ms;               /* EWMA time to first token, 0 = no sample yet */
-    double queue_wait_ms;         /* EWMA time spent queued, 0 = no sample yet */
-    double tokens_per_s;          /* EWMA output tokens per second, 0 = no sample */
-    double error_rate;            /* EWMA of failures (0..1) */
-    char model[ROUTE_MODEL_LEN];  /* last `model` the backend returned, "" = none yet */
+    int inflight;                /* requests holding a slot */
+    int queued;                  /* requests waiting for a slot */
+    bool down;                   /* last active checks failed (health_report_check) */
+    enum route_circuit circuit;  /* as of view.now_us (open past its cool-down reads half-open) */
+    int probes_free;             /* half-open: probe slots still free */
+    double ttft_ms;              /* EWMA time to first token, 0 = no sample yet */
+    double queue_wait_ms;        /* EWMA time spent queued, 0 = no sample yet */
+    double tokens_per_s;         /* EWMA output tokens per second, 0 = no sample */
+    double error_rate;           /* EWMA of failures (0..1) */
+    char model[ROUTE_MODEL_LEN]; /* last `model` the backend returned, "" = none yet */
     char fingerprint[ROUTE_FP_LEN]; /* last `system_fingerprint`, "" = none */
 };
 
@@ -105,28 +105,28 @@ struct route_config;
 
 /* What route_decide() reads besides the request: config, rules and live state at now_us. */
 struct route_view {
-    const struct config *cfg;             /* backends, aliases, airgap */
-    const struct route_config *rc;        /* rules from route_config_load() */
-    int64_t now_us;                       /* monotonic time of the snapshot */
-    size_t nbackends;                     /* == cfg->nbackends */
+    const struct config *cfg;                        /* backends, aliases, airgap */
+    const struct route_config *rc;                   /* rules from route_config_load() */
+    int64_t now_us;                                  /* monotonic time of the snapshot */
+    size_t nbackends;                                /* == cfg->nbackends */
     struct route_backend_view b[ROUTE_MAX_BACKENDS]; /* indexed like cfg->backends */
 };
 
 /* The request facts, all plain data from the api layer and the scanner. Views are not owned and
  * need not be NUL-terminated. */
 struct route_input {
-    unsigned classes;              /* RECORD_CLASS_* bitmask from the scanner (0 = public) */
-    const struct str *entities;    /* entity type names found ("US_SSN", "CREDIT_CARD") */
-    size_t nentities;              /* entries in entities */
-    struct str model;              /* model or alias the client asked for */
-    struct str key_id;             /* caller key id, or empty */
-    struct str team;               /* caller team, or empty */
-    const struct str *tags;        /* x-hybridgate-tags / metadata tags */
-    size_t ntags;                  /* entries in tags */
-    size_t prompt_bytes;           /* size of the prompt text */
-    const struct str *text;        /* user text parts, for keywords/domains */
-    size_t ntext;                  /* entries in text */
-    uint64_t seed;                 /* tie-break among equally loaded backends (e.g. request id hash) */
+    unsigned classes;           /* RECORD_CLASS_* bitmask from the scanner (0 = public) */
+    const struct str *entities; /* entity type names found ("US_SSN", "CREDIT_CARD") */
+    size_t nentities;           /* entries in entities */
+    struct str model;           /* model or alias the client asked for */
+    struct str key_id;          /* caller key id, or empty */
+    struct str team;            /* caller team, or empty */
+    const struct str *tags;     /* x-hybridgate-tags / metadata tags */
+    size_t ntags;               /* entries in tags */
+    size_t prompt_bytes;        /* size of the prompt text */
+    const struct str *text;     /* user text parts, for keywords/domains */
+    size_t ntext;               /* entries in text */
+    uint64_t seed;              /* tie-break among equally loaded backends (e.g. request id hash) */
 };
 
 struct route_candidate {
@@ -142,24 +142,24 @@ struct route_candidate {
  *   - status == 0: try cand[0..ncand-1] in order (ncand >= 1); queue => wait for cand[0].
  *   - status != 0: answer status with message; ncand == 0. */
 struct route_decision {
-    enum route_reason reason;  /* also the return value of route_decide() */
-    int rule;                  /* index of the matched rule, -1 when none */
-    const char *rule_name;     /* its name, "" when none */
-    enum route_action action;  /* the rule's action */
-    unsigned classes;          /* copy of the input classes */
-    bool sensitive;            /* classes != 0 */
-    bool mask;                 /* mask rule: hosted candidates need masked text */
-    bool queue;                /* sensitive (or no burst) and saturated: wait for cand[0] */
-    bool burst;                /* cand[0] came from burst_to */
-    const char *region;        /* the rule's require_region or NULL (for route_backend_allowed) */
-    const char *model_version; /* the rule's require_model_version or NULL */
-    unsigned failover;         /* ROUTE_FT_* conditions allowing the next candidate */
-    int status;                /* 0, or 403 (reject), 404 (model), 503 (nothing eligible) */
-    const char *err_type;      /* HG_ERR_* for a non-zero status, else NULL */
+    enum route_reason reason;    /* also the return value of route_decide() */
+    int rule;                    /* index of the matched rule, -1 when none */
+    const char *rule_name;       /* its name, "" when none */
+    enum route_action action;    /* the rule's action */
+    unsigned classes;            /* copy of the input classes */
+    bool sensitive;              /* classes != 0 */
+    bool mask;                   /* mask rule: hosted candidates need masked text */
+    bool queue;                  /* sensitive (or no burst) and saturated: wait for cand[0] */
+    bool burst;                  /* cand[0] came from burst_to */
+    const char *region;          /* the rule's require_region or NULL (for route_backend_allowed) */
+    const char *model_version;   /* the rule's require_model_version or NULL */
+    unsigned failover;           /* ROUTE_FT_* conditions allowing the next candidate */
+    int status;                  /* 0, or 403 (reject), 404 (model), 503 (nothing eligible) */
+    const char *err_type;        /* HG_ERR_* for a non-zero status, else NULL */
     char message[ROUTE_MSG_LEN]; /* why, for the error body; "" when status == 0 */
-    size_t ncand;              /* entries in cand */
+    size_t ncand;                /* entries in cand */
     struct route_candidate cand[ROUTE_MAX_BACKENDS]; /* in the order to try */
-    size_t nbackends;          /* entries in why */
+    size_t nbackends;                                /* entries in why */
     unsigned why[ROUTE_MAX_BACKENDS]; /* per backend: ROUTE_WHY_* bits, 0 = candidate */
 };
 
@@ -180,12 +180,12 @@ const char *route_config_rule_name(const struct route_config *rc, size_t i);
 
 /* Circuit-breaker and EWMA settings parsed from the routing section (health_new reads them). */
 struct route_health_params {
-    int failure_threshold;     /* consecutive failures that open the circuit (default 5) */
-    double error_rate_open;    /* EWMA error rate that opens it (default 0.5) */
-    int min_samples;           /* samples before error_rate counts (default 20) */
-    long cooldown_ms;          /* open -> half-open after this (default 5000) */
-    int half_open_probes;      /* concurrent probe requests in half-open (default 1) */
-    double ewma_alpha;         /* weight of a new sample (default 0.2) */
+    int failure_threshold;  /* consecutive failures that open the circuit (default 5) */
+    double error_rate_open; /* EWMA error rate that opens it (default 0.5) */
+    int min_samples;        /* samples before error_rate counts (default 20) */
+    long cooldown_ms;       /* open -> half-open after this (default 5000) */
+    int half_open_probes;   /* concurrent probe requests in half-open (default 1) */
+    double ewma_alpha;      /* weight of a new sample (default 0.2) */
 };
 const struct route_health_params *route_config_health(const struct route_config *rc);
 

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KW_KIND_KEYWORD 0 /* whole word(s), ASCII case-insensitive, a space = any whitespace run */
+#define KW_KIND_KEYWORD 0 /* whole word(s), ASCII case-insensitive, a space = any whitespace run   \
+                           */
 #define KW_KIND_DOMAIN 1  /* host name: also matches as a suffix after '.', '@' or '/' */
 #define KW_MIN_LEN 3      /* the prefilter reads 3 bytes; shorter keywords are refused */
 #define KW_BUCKETS 4096
@@ -26,17 +27,17 @@ struct kw_pat {
 /* A compiled set. Lifecycle: 1. kw_init, 2. kw_add per pattern, 3. kw_build, 4. kw_scan any
  * number of times from any thread (read-only), 5. kw_cleanup. */
 struct kw_set {
-    struct kw_pat *pats;           /* patterns; owned */
-    size_t npats;                  /* entries used */
-    size_t cap;                    /* entries allocated */
-    uint64_t any_rules[2];         /* per kind: rules that have patterns of that kind */
-    bool any_nonword_start;        /* a pattern starts with a non-word byte: probe every byte */
-    int simd;                      /* prefilter: 0 scalar, 1 SSSE3, 2 AVX2 (CPU check at build) */
-    bool has_short;                /* some pattern is 3 bytes: probe a 3-byte prefix too */
+    struct kw_pat *pats;    /* patterns; owned */
+    size_t npats;           /* entries used */
+    size_t cap;             /* entries allocated */
+    uint64_t any_rules[2];  /* per kind: rules that have patterns of that kind */
+    bool any_nonword_start; /* a pattern starts with a non-word byte: probe every byte */
+    int simd;               /* prefilter: 0 scalar, 1 SSSE3, 2 AVX2 (CPU check at build) */
+    bool has_short;         /* some pattern is 3 bytes: probe a 3-byte prefix too */
     uint8_t nib_lo[KW_TEDDY_BYTES][16]; /* Teddy: bucket bits by low nibble of prefix byte j */
     uint8_t nib_hi[KW_TEDDY_BYTES][16]; /* Teddy: bucket bits by high nibble of prefix byte j */
-    int16_t head[KW_BUCKETS];      /* bucket -> first pattern, -1 = empty */
-    uint8_t bloom[65536 / 8];      /* one bit per 16-bit prefix hash */
+    int16_t head[KW_BUCKETS];           /* bucket -> first pattern, -1 = empty */
+    uint8_t bloom[65536 / 8];           /* one bit per 16-bit prefix hash */
 };
 
 struct kw_hits {

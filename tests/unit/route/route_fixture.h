@@ -10,59 +10,59 @@
 #include "route/route.h"
 
 static const char route_fixture_yaml[] =
-    "backends:\n"                                                                     /* 1 */
+    "backends:\n"
     "  - {name: gpu-a, kind: self_hosted, base_url: 'http://10.0.0.1:8000/v1', models: "
-    "[llama-70b], max_concurrency: 2, max_queue: 2, region: eu, ttft_slo: 2s}\n"     /* 2 */
+    "[llama-70b], max_concurrency: 2, max_queue: 2, region: eu, ttft_slo: 2s}\n"
     "  - {name: gpu-b, kind: self_hosted, base_url: 'http://10.0.0.2:8000/v1', models: "
-    "[llama-70b], max_concurrency: 2, region: eu}\n"                                 /* 3 */
+    "[llama-70b], max_concurrency: 2, region: eu}\n"
     "  - {name: legal-ft, kind: self_hosted, base_url: 'http://10.0.0.3:8000/v1', models: "
-    "[legal-llama]}\n"                                                               /* 4 */
+    "[legal-llama]}\n"
     "  - {name: openai, kind: hosted, base_url: 'https://api.openai.com/v1', models: "
-    "[gpt-4o, gpt-4o-mini], region: us}\n"                                           /* 5 */
+    "[gpt-4o, gpt-4o-mini], region: us}\n"
     "  - {name: azure-eu, kind: hosted, trusted: true, region: eu, base_url: "
-    "'https://x.openai.azure.com/v1', models: [gpt-4o, llama-70b]}\n"                 /* 6 */
+    "'https://x.openai.azure.com/v1', models: [gpt-4o, llama-70b]}\n"
     "  - {name: together, kind: hosted, base_url: 'https://api.together.xyz/v1', models: "
-    "[llama-70b]}\n"                                                                 /* 7 */
-    "aliases:\n"                                                                     /* 8 */
-    "  smart: llama-70b\n"                                                           /* 9 */
-    "routing:\n"                                                                     /* 10 */
-    "  - name: block-secrets\n"                                                      /* 11 */
+    "[llama-70b]}\n"
+    "aliases:\n"
+    "  smart: llama-70b\n"
+    "routing:\n"
+    "  - name: block-secrets\n"
     "    match: {classes: [secret]}\n"
     "    reject: {message: 'secrets must not be sent to a model', status: 422}\n"
-    "  - name: ssn-never\n"                                                          /* 14 */
+    "  - name: ssn-never\n"
     "    match: {entities: [us_ssn]}\n"
     "    reject: 'US social security numbers are not accepted'\n"
-    "  - name: eu-regulated\n"                                                       /* 17 */
+    "  - name: eu-regulated\n"
     "    match: {classes: [phi, pii, financial], tags: [eu]}\n"
     "    route: {pool: [azure-eu, gpu-a]}\n"
     "    require_region: eu\n"
-    "  - name: summaries-masked\n"                                                   /* 21 */
+    "  - name: summaries-masked\n"
     "    match: {tags: [summarize]}\n"
     "    mask: {pool: [openai, gpu-b], model: gpt-4o-mini}\n"
-    "  - name: pinned\n"                                                             /* 24 */
+    "  - name: pinned\n"
     "    match: {classes: [any], tags: [pinned]}\n"
     "    route: {pool: [gpu-a, gpu-b]}\n"
     "    require_model_version: llama-70b-v2\n"
-    "  - name: regulated-stays-local\n"                                              /* 28 */
+    "  - name: regulated-stays-local\n"
     "    match: {classes: [phi, pii, financial]}\n"
     "    route: {pool: [gpu-a, gpu-b]}\n"
     "    failover: [error, timeout]\n"
-    "  - name: contracts-to-finetune\n"                                              /* 32 */
+    "  - name: contracts-to-finetune\n"
     "    match: {keywords: [indemnification, force majeure]}\n"
     "    route: {pool: [legal-ft], model: legal-llama}\n"
-    "  - name: internal-hosts\n"                                                     /* 35 */
+    "  - name: internal-hosts\n"
     "    match: {domains: [corp.example.com]}\n"
     "    route: {pool: [gpu-b]}\n"
-    "  - name: research-gpt\n"                                                       /* 38 */
+    "  - name: research-gpt\n"
     "    match: {teams: [research], models: ['gpt-4*']}\n"
     "    route: {pool: [openai]}\n"
-    "  - name: batch-key\n"                                                          /* 41 */
+    "  - name: batch-key\n"
     "    match: {keys: [key-batch]}\n"
     "    route: {pool: [{backend: gpu-b, weight: 5}, {backend: together, model: llama-70b}]}\n"
-    "  - name: huge-prompts\n"                                                       /* 44 */
+    "  - name: huge-prompts\n"
     "    match: {prompt_size: {min: 64KiB}}\n"
     "    route: {pool: [together]}\n"
-    "  - name: default\n"                                                            /* 47 */
+    "  - name: default\n"
     "    route: {pool: [gpu-a, gpu-b, openai], burst_to: [together]}\n";
 
 struct route_fixture {

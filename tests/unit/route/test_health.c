@@ -22,9 +22,9 @@ static const char hyaml[] =
 enum step_kind { ACQ, REL_OK, REL_FAIL, CHECK_OK, CHECK_FAIL, SNAP };
 
 struct step {
-    enum step_kind kind;  /* what happens */
-    int64_t t_ms;         /* at this fake time */
-    int want;             /* ACQ: enum health_acquire; others: enum route_circuit after */
+    enum step_kind kind; /* what happens */
+    int64_t t_ms;        /* at this fake time */
+    int want;            /* ACQ: enum health_acquire; others: enum route_circuit after */
 };
 
 /* Each row is one scenario on backend b (unlimited slots, breaker: 3 failures, 5 s cool-down,
@@ -194,8 +194,8 @@ TEST(health, slots_queue_and_averages)
     ASSERT_EQ(v.b[0].inflight, 2);
     ASSERT_EQ(v.b[0].queued, 1);
     /* a queued sensitive request would queue; a second one finds the queue full */
-    struct health_outcome o = {.ok = true, .ttft_us = 200000, .duration_us = 1200000,
-                               .output_tokens = 100};
+    struct health_outcome o = {
+        .ok = true, .ttft_us = 200000, .duration_us = 1200000, .output_tokens = 100};
     health_release(h, 0, &o, 1000, NULL);
     health_queue_leave(h, 0, 50000, 1000);
     ASSERT_EQ(health_acquire(h, 0, 1000), HEALTH_ACQ_OK);

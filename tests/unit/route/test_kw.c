@@ -10,27 +10,59 @@
 #include "../test.h"
 
 static const char *const pats[] = {
-    "force majeure", "indemnification", "MRN",          "icd-10",     "hs code",
-    "lab  results",  "dosage",          "conf",         "customs declaration",
+    "force majeure", "indemnification",     "MRN", "icd-10", "hs code", "lab  results", "dosage",
+    "conf",          "customs declaration",
 };
 static const int pat_rule[] = {0, 0, 1, 1, 2, 2, 3, 3, 4};
 static const char *const doms[] = {"corp.example.com", "git.internal", "a-b.io"};
 static const int dom_rule[] = {5, 6, 5};
 
 static const char *const frags[] = {
-    "force",  "majeure", "FORCE",  "Majeure", "indemnification", "indemnifications", "mrn",
-    "MRNs",   "ICD-10",  "icd-100", "HS",     "code",  "hs\tcode", "lab",  "results", "dosage",
-    "conf",   "confirm", "customs", "declaration", "corp.example.com", "corp.example.com.evil",
-    "x.corp.example.com", "notcorp.example.com", "git.internal", "a-b.io", "b.io", "@", ".",
-    "-", "/",  "_",      "\xc3\xa9", "12",     "the",   "on",   "lab-results",
+    "force",
+    "majeure",
+    "FORCE",
+    "Majeure",
+    "indemnification",
+    "indemnifications",
+    "mrn",
+    "MRNs",
+    "ICD-10",
+    "icd-100",
+    "HS",
+    "code",
+    "hs\tcode",
+    "lab",
+    "results",
+    "dosage",
+    "conf",
+    "confirm",
+    "customs",
+    "declaration",
+    "corp.example.com",
+    "corp.example.com.evil",
+    "x.corp.example.com",
+    "notcorp.example.com",
+    "git.internal",
+    "a-b.io",
+    "b.io",
+    "@",
+    ".",
+    "-",
+    "/",
+    "_",
+    "\xc3\xa9",
+    "12",
+    "the",
+    "on",
+    "lab-results",
 };
 static const char *const seps[] = {" ", "  ", "\n", "\t", " \n ", "", ", ", "(", ")"};
 
 static bool
 ref_is_word(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '_' || c >= 0x80;
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+           c >= 0x80;
 }
 
 static bool
@@ -138,8 +170,8 @@ TEST(kw, matches_reference_on_all_paths)
             kw_scan(&k, (const char *)text, n, &h);
             if (h.rules[0] != want[0] || h.rules[1] != want[1]) {
                 if (mismatches++ < 5)
-                    fprintf(stderr, "  mode %d text '%.*s': got %llx/%llx want %llx/%llx\n",
-                            mode, (int)n, text, (unsigned long long)h.rules[0],
+                    fprintf(stderr, "  mode %d text '%.*s': got %llx/%llx want %llx/%llx\n", mode,
+                            (int)n, text, (unsigned long long)h.rules[0],
                             (unsigned long long)h.rules[1], (unsigned long long)want[0],
                             (unsigned long long)want[1]);
             }

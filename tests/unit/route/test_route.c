@@ -126,17 +126,17 @@ static const struct dcase cases[] = {
      "default", OPENAI, 0, 1},
     {"unknown model -> 404", 0, N, "nope", N, N, N, 100, N, N, ROUTE_REASON_UNKNOWN_MODEL,
      "default", -1, 404, 0},
-    {"empty model -> 404", 0, N, "", N, N, N, 100, N, N, ROUTE_REASON_UNKNOWN_MODEL, "default",
-     -1, 404, 0},
+    {"empty model -> 404", 0, N, "", N, N, N, 100, N, N, ROUTE_REASON_UNKNOWN_MODEL, "default", -1,
+     404, 0},
     /* sensitive: queue, never burst to hosted, 503 */
     {"PHI idle -> local", PHI, N, "llama-70b", N, N, N, 100, N, N, ROUTE_REASON_SENSITIVE,
      "regulated-stays-local", GPU_A, 0, 2},
     {"PHI via alias", PHI, N, "smart", N, N, N, 100, N, N, ROUTE_REASON_SENSITIVE,
      "regulated-stays-local", GPU_A, 0, 2},
-    {"PHI, local saturated -> queue on gpu-a", PHI, N, "llama-70b", N, N, N, 100, N,
-     sat_ab_queue_a, ROUTE_REASON_QUEUE, "regulated-stays-local", GPU_A, 0, 1},
-    {"PHI, local saturated, queues full -> 503", PHI, N, "llama-70b", N, N, N, 100, N,
-     sat_ab_full, ROUTE_REASON_UNAVAILABLE, "regulated-stays-local", -1, 503, 0},
+    {"PHI, local saturated -> queue on gpu-a", PHI, N, "llama-70b", N, N, N, 100, N, sat_ab_queue_a,
+     ROUTE_REASON_QUEUE, "regulated-stays-local", GPU_A, 0, 1},
+    {"PHI, local saturated, queues full -> 503", PHI, N, "llama-70b", N, N, N, 100, N, sat_ab_full,
+     ROUTE_REASON_UNAVAILABLE, "regulated-stays-local", -1, 503, 0},
     {"PHI, gpu-a open -> gpu-b", PHI, N, "llama-70b", N, N, N, 100, N, open_a,
      ROUTE_REASON_SENSITIVE, "regulated-stays-local", GPU_B, 0, 1},
     {"PHI, both open -> 503", PHI, N, "llama-70b", N, N, N, 100, N, open_ab,
@@ -152,8 +152,8 @@ static const struct dcase cases[] = {
     /* reject actions, entity match (case-insensitive) */
     {"secret -> reject 422", SEC, N, "llama-70b", N, N, N, 100, N, N, ROUTE_REASON_REJECT,
      "block-secrets", -1, 422, 0},
-    {"secret plus PHI -> first match is the reject", SEC | PHI, N, "llama-70b", N, N, N, 100, N,
-     N, ROUTE_REASON_REJECT, "block-secrets", -1, 422, 0},
+    {"secret plus PHI -> first match is the reject", SEC | PHI, N, "llama-70b", N, N, N, 100, N, N,
+     ROUTE_REASON_REJECT, "block-secrets", -1, 422, 0},
     {"US_SSN entity -> reject 403", PII, "EMAIL_ADDRESS,US_SSN", "llama-70b", N, N, N, 100, N, N,
      ROUTE_REASON_REJECT, "ssn-never", -1, 403, 0},
     {"other entity -> regulated", PII, "EMAIL_ADDRESS", "llama-70b", N, N, N, 100, N, N,
@@ -188,10 +188,9 @@ static const struct dcase cases[] = {
     {"sensitive + keyword -> regulated wins (order)", PII, N, "llama-70b", N, N, N, 100,
      "force majeure", N, ROUTE_REASON_SENSITIVE, "regulated-stays-local", GPU_A, 0, 2},
     {"domain as subdomain in a URL", 0, N, "llama-70b", N, N, N, 100,
-     "see https://wiki.corp.example.com/page", N, ROUTE_REASON_RULE, "internal-hosts", GPU_B, 0,
-     1},
-    {"domain in an email address", 0, N, "llama-70b", N, N, N, 100, "mail bob@CORP.example.com",
-     N, ROUTE_REASON_RULE, "internal-hosts", GPU_B, 0, 1},
+     "see https://wiki.corp.example.com/page", N, ROUTE_REASON_RULE, "internal-hosts", GPU_B, 0, 1},
+    {"domain in an email address", 0, N, "llama-70b", N, N, N, 100, "mail bob@CORP.example.com", N,
+     ROUTE_REASON_RULE, "internal-hosts", GPU_B, 0, 1},
     {"look-alike domain -> no match", 0, N, "llama-70b", N, N, N, 100,
      "corp.example.com.evil.io and notcorp.example.com", N, ROUTE_REASON_DEFAULT, "default", GPU_A,
      0, 3},
@@ -286,9 +285,9 @@ TEST(route, decision_table)
             fprintf(stderr,
                     "  case %zu '%s': got reason=%s rule=%s first=%d status=%d ncand=%zu (%s); "
                     "want reason=%s rule=%s first=%d status=%d ncand=%d\n",
-                    i, c->name, route_reason_name(d.reason), d.rule_name, first, d.status,
-                    d.ncand, d.message, route_reason_name(c->reason), c->rule, c->first,
-                    c->status, c->ncand);
+                    i, c->name, route_reason_name(d.reason), d.rule_name, first, d.status, d.ncand,
+                    d.message, route_reason_name(c->reason), c->rule, c->first, c->status,
+                    c->ncand);
             bad++;
         }
     }
@@ -457,13 +456,14 @@ TEST(route, backend_allowed_table)
         unsigned classes;
         const char *region;
         bool want;
-    } t[] = {
-        {GPU_A, PHI | SEC, NULL, true},   {OPENAI, 0, NULL, true},
-        {OPENAI, PII, NULL, false},       {OPENAI, PII, "us", false}, /* not trusted */
-        {AZURE, PII, NULL, false},        {AZURE, PII, "us", false},
-        {AZURE, PII, "eu", true},         {TOGETHER, FIN, "eu", false},
-        {TOGETHER, 0x10, NULL, true}, /* unknown bits are not a class */
-    };
+    } t[] =
+        {
+            {GPU_A, PHI | SEC, NULL, true}, {OPENAI, 0, NULL, true},
+            {OPENAI, PII, NULL, false},     {OPENAI, PII, "us", false}, /* not trusted */
+            {AZURE, PII, NULL, false},      {AZURE, PII, "us", false},
+            {AZURE, PII, "eu", true},       {TOGETHER, FIN, "eu", false},
+            {TOGETHER, 0x10, NULL, true}, /* unknown bits are not a class */
+        };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         ASSERT_EQ(route_backend_allowed(&f.cfg, t[i].backend, t[i].classes, t[i].region),
                   t[i].want);

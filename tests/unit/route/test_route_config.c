@@ -31,8 +31,9 @@ static const struct ccase ccases[] = {
     {"hosted in the default, nothing caught before", /* 6 */
      "  - name: default\n"
      "    route: {pool: [gpu, openai]}\n",
-     7, "rule 'default' can receive sensitive data (pii, phi, financial, secret) and would send "
-        "it to hosted backend 'openai' (not trusted)"},
+     7,
+     "rule 'default' can receive sensitive data (pii, phi, financial, secret) and would send "
+     "it to hosted backend 'openai' (not trusted)"},
     {"only phi caught before: the rest can still reach the default",
      "  - name: phi\n"
      "    match: {classes: [phi]}\n"
@@ -155,9 +156,7 @@ static const struct ccase ccases[] = {
      7, "status"},
     {"routing is a scalar", "  oops\n", 6, "must be a list of rules"},
     {"empty rule list", "  []\n", 6, "has no rules"},
-    {"unknown routing map key",
-     "  rulez: []\n",
-     6, "unknown option 'rulez'"},
+    {"unknown routing map key", "  rulez: []\n", 6, "unknown option 'rulez'"},
     /* accepted */
     {"mask may list hosted backends",
      "  - name: default\n"
@@ -230,8 +229,7 @@ TEST(route_config, errors_and_accepts)
             bad++;
         } else if (strncmp(e.msg, loc, strlen(loc)) != 0 || strstr(e.msg, c->want) == NULL ||
                    strstr(e.msg, ">>> ") == NULL) {
-            fprintf(stderr, "  case '%s': want '%s...%s', got: %s\n", c->name, loc, c->want,
-                    e.msg);
+            fprintf(stderr, "  case '%s': want '%s...%s', got: %s\n", c->name, loc, c->want, e.msg);
             bad++;
         }
     }
@@ -318,8 +316,8 @@ static const struct scase scases[] = {
     {"bank", 0, "assistant", NULL, NULL, "hello", 1, "default", "burst", "openai", "gpt-4o-mini"},
     {"logistics", 0, "llama-8b", NULL, NULL, "where is my parcel", 1, "default", "burst",
      "together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"},
-    {"logistics", RECORD_CLASS_PII, "llama-8b", NULL, NULL, NULL, 1, "customer-data-local",
-     "queue", "dc1-a", "llama-3.1-8b-instruct"},
+    {"logistics", RECORD_CLASS_PII, "llama-8b", NULL, NULL, NULL, 1, "customer-data-local", "queue",
+     "dc1-a", "llama-3.1-8b-instruct"},
     {"logistics", 0, "llama-8b", NULL, NULL, "ETA?", 2, "default", "default", "dc1-b", NULL},
     {"logistics", 0, "llama-8b", NULL, NULL, "check the Bill of Lading and HS code", 0,
      "customs-finetune", "rule", "customs-ft", "customs-llama-8b"},
@@ -367,9 +365,9 @@ TEST(route_config, doc_example_behaviour)
                     (got && c->backend && !strcmp(got, c->backend)));
         ok = ok && (c->upstream == NULL || (d.ncand && !strcmp(d.cand[0].model, c->upstream)));
         if (!ok) {
-            fprintf(stderr, "  scenario %zu (%s): got %s/%s/%s/%s (%s)\n", i, c->file,
-                    d.rule_name, route_reason_name(d.reason), got ? got : "-",
-                    d.ncand ? d.cand[0].model : "-", d.message);
+            fprintf(stderr, "  scenario %zu (%s): got %s/%s/%s/%s (%s)\n", i, c->file, d.rule_name,
+                    route_reason_name(d.reason), got ? got : "-", d.ncand ? d.cand[0].model : "-",
+                    d.message);
             bad++;
         }
         route_fixture_cleanup(&f);
