@@ -1196,6 +1196,22 @@ route_backend_allowed(const struct config *cfg, int backend, unsigned classes_se
     return bc->trusted && bc->region && region && strcmp(bc->region, region) == 0;
 }
 
+int
+route_next_candidate(const struct route_decision *d, const struct config *cfg, size_t *pos,
+                     unsigned masked_classes)
+{
+    while (*pos < d->ncand) {
+        size_t i = (*pos)++;
+        const struct route_candidate *c = &d->cand[i];
+        bool hosted = c->backend >= 0 && (size_t)c->backend < cfg->nbackends &&
+                      cfg->backends[c->backend].kind == BACKEND_HOSTED;
+        unsigned sent = c->mask && hosted ? masked_classes : d->classes;
+        if (route_backend_allowed(cfg, c->backend, sent, d->region))
+            return (int)i;
+    }
+    return -1;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Explain and header
  * ------------------------------------------------------------------------------------------- */

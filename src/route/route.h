@@ -203,6 +203,15 @@ int route_decide(const struct route_input *in, const struct route_view *now,
 bool route_backend_allowed(const struct config *cfg, int backend, unsigned classes_sent,
                            const char *region);
 
+/* The send path's iterator over d->cand with the assertion built in. Starting at *pos, returns
+ * the index of the next candidate whose backend route_backend_allowed() accepts for the bytes it
+ * would receive: the plain body (d->classes), or for a candidate with .mask the masked body,
+ * whose re-scan classes are `masked_classes` (pass ROUTE_CLASSES_UNKNOWN when the body has not
+ * been masked and re-scanned). Sets *pos past it. Returns -1 when none is left (answer 503). */
+#define ROUTE_CLASSES_UNKNOWN 0xFFFFFFFFu
+int route_next_candidate(const struct route_decision *d, const struct config *cfg, size_t *pos,
+                         unsigned masked_classes);
+
 /* True when an attempt that failed with ROUTE_FT_* condition `cond` may move on to the next
  * candidate. */
 bool route_should_failover(const struct route_decision *d, unsigned cond);

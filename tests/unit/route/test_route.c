@@ -327,6 +327,20 @@ TEST(route, decision_details)
     /* the send path refuses openai unless the re-scan of the masked body is clean */
     ASSERT_FALSE(route_backend_allowed(&f.cfg, OPENAI, PII, d.region));
     ASSERT_TRUE(route_backend_allowed(&f.cfg, OPENAI, 0, d.region));
+    /* the send-path iterator: masked candidates need a clean re-scan */
+    size_t pos = 0;
+    load_b(&f.view);
+    route_decide(&in, &f.view, &d);
+    ASSERT_EQ(d.cand[0].backend, OPENAI);
+    ASSERT_EQ(route_next_candidate(&d, &f.cfg, &pos, ROUTE_CLASSES_UNKNOWN), 1); /* gpu-b */
+    ASSERT_EQ(route_next_candidate(&d, &f.cfg, &pos, ROUTE_CLASSES_UNKNOWN), -1);
+    pos = 0;
+    ASSERT_EQ(route_next_candidate(&d, &f.cfg, &pos, PII), 1); /* re-scan still finds PII */
+    pos = 0;
+    ASSERT_EQ(route_next_candidate(&d, &f.cfg, &pos, 0), 0); /* clean masked body: openai */
+    ASSERT_EQ(route_next_candidate(&d, &f.cfg, &pos, 0), 1);
+    ASSERT_EQ(route_next_candidate(&d, &f.cfg, &pos, 0), -1);
+    memset(f.view.b, 0, sizeof(f.view.b));
     /* sensitive queue: why bits of the saturated replica */
     memset(&in, 0, sizeof(in));
     in.classes = PHI;
@@ -412,6 +426,16 @@ TEST(route, invariant_sweep)
                 sensitive_hosted++;
         if (d.status == 0 && d.ncand == 0)
             violations++;
+        /* what the send path would actually use, before masking: never a hosted backend for
+         * sensitive data except the trusted one in the rule's region */
+        size_t pos = 0;
+        int ci;
+        while ((ci = route_next_candidate(&d, &f.cfg, &pos, ROUTE_CLASSES_UNKNOWN)) >= 0) {
+            int b = d.cand[ci].backend;
+            if (d.sensitive && f.cfg.backends[b].kind == BACKEND_HOSTED &&
+                !(b == AZURE && d.region && !strcmp(d.region, "eu")))
+                violations++;
+        }
     }
     route_fixture_cleanup(&f);
     ASSERT_EQ(violations, 0);
