@@ -889,10 +889,13 @@ out:
  * The decision
  * ------------------------------------------------------------------------------------------- */
 
+/* Case-insensitive equality; a trailing '*' in b makes it a prefix ("SECRET_*"). */
 static bool
 str_ieq(struct str a, const char *b)
 {
     size_t n = strlen(b);
+    if (n > 0 && b[n - 1] == '*')
+        return a.len >= n - 1 && (n == 1 || strncasecmp(a.p, b, n - 1) == 0);
     return a.len == n && (n == 0 || strncasecmp(a.p, b, n) == 0);
 }
 

@@ -156,6 +156,8 @@ static const struct dcase cases[] = {
      ROUTE_REASON_REJECT, "block-secrets", -1, 422, 0},
     {"US_SSN entity -> reject 403", PII, "EMAIL_ADDRESS,US_SSN", "llama-70b", N, N, N, 100, N, N,
      ROUTE_REASON_REJECT, "ssn-never", -1, 403, 0},
+    {"entity prefix SECRET_* (no class reported) -> reject", 0, "SECRET_GITHUB_PAT", "llama-70b",
+     N, N, N, 100, N, N, ROUTE_REASON_REJECT, "ssn-never", -1, 403, 0},
     {"other entity -> regulated", PII, "EMAIL_ADDRESS", "llama-70b", N, N, N, 100, N, N,
      ROUTE_REASON_SENSITIVE, "regulated-stays-local", GPU_A, 0, 2},
     /* residency + trusted hosted */
