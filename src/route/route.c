@@ -157,10 +157,10 @@ route_should_failover(const struct route_decision *d, unsigned cond)
  * ------------------------------------------------------------------------------------------- */
 
 struct pool_entry {
-    int backend;       /* index into cfg->backends */
-    int weight;        /* relative weight (entry, else the backend's) */
-    const char *model; /* upstream model override, or NULL (resolve the request's model) */
-    bool burst;        /* listed in burst_to */
+    int backend; /* index into cfg->backends */
+    int weight;  /* relative weight (entry, else the backend's) */
+    char *model; /* upstream model override, owned, or NULL (resolve the request's) */
+    bool burst;  /* listed in burst_to */
 };
 
 struct strlist {
@@ -194,8 +194,6 @@ struct rule {
     unsigned failover;        /* ROUTE_FT_* */
     int reject_status;        /* reject: HTTP status */
     char *reject_msg;         /* reject: message */
-    char *strings[8];         /* owned strings of the pool entries' models */
-    size_t nstrings;          /* entries in strings */
 };
 
 struct route_config {
@@ -229,13 +227,13 @@ route_config_free(struct route_config *rc)
         strlist_free(&r->keys);
         strlist_free(&r->teams);
         strlist_free(&r->tags);
+        for (size_t j = 0; j < r->npool; j++)
+            free(r->pool[j].model);
         free(r->pool);
         free(r->model);
         free(r->region);
         free(r->model_version);
         free(r->reject_msg);
-        for (size_t j = 0; j < r->nstrings; j++)
-            free(r->strings[j]);
     }
     free(rc->rules);
     kw_cleanup(&rc->kw);
@@ -433,16 +431,10 @@ add_pool_entry(struct rule *r, const struct config *cfg, const struct cfg_node *
     for (size_t i = 0; i < r->npool; i++)
         if (r->pool[i].backend == b)
             return cfg_fail(at, err, "rule '%s' lists backend '%s' twice", r->name, name);
-    if (model) {
-        if (r->nstrings == sizeof(r->strings) / sizeof(r->strings[0]))
-            return cfg_fail(at, err, "rule '%s': too many per-backend model overrides", r->name);
-        r->strings[r->nstrings] = xstrdup(model);
-        model = r->strings[r->nstrings++];
-    }
     struct pool_entry *e = &r->pool[r->npool++];
     e->backend = b;
     e->weight = weight > 0 ? (int)weight : cfg->backends[b].weight;
-    e->model = model;
+    e->model = model ? xstrdup(model) : NULL;
     e->burst = burst;
     return 0;
 }
