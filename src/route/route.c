@@ -958,7 +958,7 @@ rule_matches(const struct route_config *rc, const struct rule *r, int ri,
 }
 
 struct scored {
-    int group;    /* 0 primary with room, 1 burst with room, 2 primary saturated, 3 burst sat. */
+    int group; /* 0/1 room, 2/3 over SLO but a slot free, 4/5 all slots taken (queue); +1 burst */
     double score; /* weighted load: lower is better */
     unsigned tie; /* seed-rotated index for ties */
     bool full;    /* all slots taken: using it means waiting in its queue */
@@ -1115,7 +1115,7 @@ route_decide(const struct route_input *in, const struct route_view *now, struct 
             continue;
         struct scored *s = &sc[nsc++];
         bool sat = full || slow;
-        s->group = (e->burst ? 1 : 0) + (sat ? 2 : 0);
+        s->group = (e->burst ? 1 : 0) + (full ? 4 : slow ? 2 : 0);
         double load = (double)(v->inflight + v->queued + 1) / (double)e->weight;
         load *= 1.0 + 4.0 * v->error_rate;
         if (v->ttft_ms > 0)
@@ -1157,7 +1157,7 @@ route_decide(const struct route_input *in, const struct route_view *now, struct 
     for (size_t i = 0; i < nsc; i++)
         out->cand[i] = sc[i].c;
     out->ncand = nsc;
-    out->burst = sc[0].c.burst && sc[0].group == 1;
+    out->burst = sc[0].c.burst;
     out->queue = sc[0].full;
 
     if (out->burst)
