@@ -31,6 +31,7 @@
 #include "core/record.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "http/sse.h"
 
 #define MAX_CANDIDATES 16
 #define RESP_MAX (64u << 20)       /* largest non-streamed upstream answer we buffer */
@@ -88,6 +89,10 @@ struct proxy {
     bool relaying;               /* a stream reply has started to the client */
     bool paused;                 /* upstream paused for client backpressure */
     struct buf resp;             /* buffered non-stream answer */
+    struct sse_parser sse;       /* splits a relayed stream into events */
+    struct buf out;              /* events to write to the client from one upstream read */
+    bool strip_usage;            /* we added stream_options.include_usage: drop the usage chunk */
+    bool saw_done;               /* the stream's data: [DONE] arrived */
     struct event *timer;         /* first-byte or idle timer */
     int64_t t_start;             /* monotonic start */
     int64_t t_first;             /* first upstream body byte, 0 before */
@@ -177,6 +182,8 @@ proxy_free(struct proxy *p)
         free(p->up_body);
     }
     buf_cleanup(&p->resp);
+    buf_cleanup(&p->out);
+    sse_parser_cleanup(&p->sse);
     free(p);
 }
 
@@ -282,6 +289,77 @@ arm_timer(struct proxy *p, long ms)
     evtimer_add(p->timer, &tv);
 }
 
+/* ---- usage -------------------------------------------------------------------------------- */
+
+/* Reads usage.prompt_tokens / completion_tokens from a response object into the record.
+ * Returns true when a usage object was present. */
+static bool
+take_usage(struct proxy *p, const cJSON *j)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "usage");
+    if (!cJSON_IsObject(u))
+        return false;
+    p->rec.input_tokens = (int64_t)json_get_num(u, "prompt_tokens", 0);
+    p->rec.output_tokens = (int64_t)json_get_num(u, "completion_tokens", 0);
+    return true;
+}
+
+static void
+usage_from_body(struct proxy *p, const char *b, size_t n)
+{
+    if (n == 0 || memmem(b, n, "\"usage\"", 7) == NULL)
+        return;
+    cJSON *j = json_parse(b, n);
+    if (j) {
+        take_usage(p, j);
+        cJSON_Delete(j);
+    }
+}
+
+/* One relayed SSE event: note usage and [DONE]; drop the usage-only chunk the client did not ask
+ * for; pass everything else through byte for byte. */
+static int
+on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void *arg)
+{
+    struct proxy *p = arg;
+    if (dlen == 6 && memcmp(data, "[DONE]", 6) == 0)
+        p->saw_done = true;
+    else if (dlen > 8 && memmem(data, dlen, "\"usage\"", 7) != NULL) {
+        cJSON *j = json_parse(data, dlen);
+        if (j) {
+            bool has = take_usage(p, j);
+            const cJSON *ch = cJSON_GetObjectItemCaseSensitive(j, "choices");
+            bool usage_only = has && cJSON_IsArray(ch) && cJSON_GetArraySize(ch) == 0;
+            cJSON_Delete(j);
+            if (usage_only && p->strip_usage)
+                return 0;
+        }
+    }
+    if (buf_append(&p->out, raw, rawlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* Asks a streaming upstream for a final usage chunk, remembering whether the client wanted it. */
+static void
+request_stream_usage(struct proxy *p)
+{
+    if (!p->stream || p->ep == EP_EMBEDDINGS)
+        return;
+    cJSON *so = cJSON_GetObjectItemCaseSensitive(p->body, "stream_options");
+    if (cJSON_IsObject(so)) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")))
+            return;
+        cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
+        cJSON_AddTrueToObject(so, "include_usage");
+    } else {
+        cJSON_DeleteItemFromObjectCaseSensitive(p->body, "stream_options");
+        so = cJSON_AddObjectToObject(p->body, "stream_options");
+        cJSON_AddTrueToObject(so, "include_usage");
+    }
+    p->strip_usage = true;
+}
+
 /* ---- upstream callbacks ------------------------------------------------------------------- */
 
 static bool
@@ -329,7 +407,12 @@ on_up_data(struct http_call *c, const char *d, size_t n, void *arg)
         p->t_first = clock_mono_us();
     if (p->relaying) {
         arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
-        size_t pending = http_req_write(p->req, d, n);
+        buf_reset(&p->out);
+        if (sse_feed(&p->sse, d, n, on_sse_event, p) < 0)
+            return -1; /* malformed: an event larger than the cap */
+        if (p->out.len == 0)
+            return 0;
+        size_t pending = http_req_write(p->req, p->out.p, p->out.len);
         if (pending > STREAM_HIGH_WATER) {
             p->paused = true;
             return 1;
@@ -369,9 +452,12 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
         return;
     }
     if (p->relaying) {
-        if (errstr) {
+        if (errstr || !p->saw_done) {
             backend_report(b, false);
-            fail_stream(p, "upstream stream broke before it was complete", "upstream_stream_broken");
+            fail_stream(p,
+                        errstr ? "upstream stream broke before it was complete"
+                               : "upstream stream ended without data: [DONE]",
+                        "upstream_stream_broken");
             return;
         }
         http_req_end(p->req);
@@ -380,6 +466,8 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
         return;
     }
     if (errstr == NULL) {
+        if (p->up_status == 200)
+            usage_from_body(p, p->resp.p, p->resp.len);
         set_route_headers(p);
         http_req_send(p->req, p->up_status, p->up_ctype, p->resp.p ? p->resp.p : "",
                       p->resp.len);
@@ -388,10 +476,6 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
         return;
     }
     /* failed before anything reached the client */
-    if (errstr == HTTP_CALL_ERR_TIMEOUT && p->up_status == 0 && p->t_first == 0 &&
-        p->attempts > 0) {
-        /* curl's connect timeout: treat like a connect error */
-    }
     bool before_head = p->up_status == 0;
     if (errstr == HTTP_CALL_ERR_ABORTED && p->resp.len >= RESP_MAX) {
         struct hg_err e;
@@ -621,6 +705,8 @@ handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep)
     p->t_start = clock_mono_us();
     p->rec.ts_us = clock_wall_us();
     buf_init(&p->resp, RESP_MAX);
+    buf_init(&p->out, RESP_MAX);
+    sse_parser_init(&p->sse, 4u << 20);
     make_reqid(w, req, p->reqid, sizeof(p->reqid));
     snprintf(p->reqid_hdr, sizeof(p->reqid_hdr), "x-request-id: %s", p->reqid);
     snprintf(p->rec.request_id, sizeof(p->rec.request_id), "%s", p->reqid);
@@ -644,6 +730,7 @@ handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep)
         goto reject;
     }
     backend_order(&gw->backends, p->cand, p->ncand);
+    request_stream_usage(p);
     http_req_set_callbacks(req, on_client_close, on_client_flush, p);
     start_attempt(p);
     return;
