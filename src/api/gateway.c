@@ -66,6 +66,7 @@ probe_done(struct http_call *c, const char *errstr, void *arg)
     struct backend_rt *b = &pr->w->gw->backends.b[pr->backend];
     /* any answer below 500 means the server is up and serving HTTP */
     bool up = errstr == NULL && pr->status > 0 && pr->status < 500;
+    pr->w->probes[pr->backend] = NULL;
     enum backend_health before = (enum backend_health)atomic_load(&b->health);
     backend_report_check(b, up, clock_mono_us());
     if ((before == BACKEND_HEALTH_UP) != up)
@@ -88,7 +89,7 @@ on_health_tick(evutil_socket_t fd, short what, void *arg)
         if (iv <= 0 || atomic_load(&w->gw->draining))
             continue;
         int64_t last = atomic_load(&b->last_check_us);
-        if (last && now - last < iv * 1000)
+        if ((last && now - last < iv * 1000) || w->probes[i])
             continue;
         atomic_store(&b->last_check_us, now);
         struct probe *pr = xcalloc(1, sizeof(*pr));
@@ -103,6 +104,7 @@ on_health_tick(evutil_socket_t fd, short what, void *arg)
                                    .connect_timeout_ms = to,
                                    .total_timeout_ms = to,
                                    .ca_file = b->conf->ca_file};
+        w->probes[i] = pr;
         pr->call = http_call_start(w->cl, &o, probe_head, probe_data, probe_done, pr);
     }
 }
@@ -185,10 +187,13 @@ worker_cleanup(struct worker *w)
         event_free(w->health_timer);
     if (w->drain_timer)
         event_free(w->drain_timer);
-    if (w->cl)
-        http_client_free(w->cl);
+    /* the server first: closing its connections ends their proxies, which cancel their calls */
     if (w->srv)
         http_server_free(w->srv);
+    for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++)
+        free(w->probes[i]); /* a probe still running is cancelled by http_client_free */
+    if (w->cl)
+        http_client_free(w->cl);
     if (w->base)
         event_base_free(w->base);
 }

@@ -37,6 +37,7 @@ struct worker {
     struct event *drain_timer; /* checks whether in-flight work has finished */
     int64_t drain_deadline_us; /* monotonic deadline of the drain */
     uint64_t rng;              /* request-id generator state */
+    struct probe *probes[CONFIG_MAX_BACKENDS]; /* worker 0: running health probe per backend */
 };
 
 /* Runs the gateway until SIGTERM/SIGINT, then drains. Returns the process exit status. */

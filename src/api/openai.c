@@ -112,8 +112,7 @@ send_error(struct http_req *req, const struct hg_err *e, const char *reqid)
     struct buf b;
     buf_init(&b, 4096);
     hg_err_json(e, &b);
-    if (reqid)
-        http_req_set_header(req, "x-request-id", reqid);
+    (void)reqid; /* x-request-id was set on the response when the request arrived */
     http_req_send(req, e->status ? e->status : 500, "application/json", b.p, b.len);
     buf_cleanup(&b);
 }
@@ -215,7 +214,6 @@ set_route_headers(struct proxy *p)
 {
     const struct backend_rt *b = &p->w->gw->backends.b[p->cur];
     http_req_set_header(p->req, "x-hybridgate-backend", b->conf->name);
-    http_req_set_header(p->req, "x-request-id", p->reqid);
 }
 
 /* Sends the error in p->last_err (no attempt produced an answer) and ends. */
@@ -689,8 +687,57 @@ validate(const cJSON *body, enum endpoint ep, bool *stream, struct hg_err *e)
     return 0;
 }
 
+/* Strict UTF-8 check (no overlongs, no surrogates, ≤ U+10FFFF); the ASCII run is the fast path. */
+static bool
+utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (v & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
 static void
-handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep)
+handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep, const char *reqid)
 {
     struct gateway *gw = w->gw;
     struct hg_err e = {0};
@@ -707,11 +754,15 @@ handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep)
     buf_init(&p->resp, RESP_MAX);
     buf_init(&p->out, RESP_MAX);
     sse_parser_init(&p->sse, 4u << 20);
-    make_reqid(w, req, p->reqid, sizeof(p->reqid));
+    snprintf(p->reqid, sizeof(p->reqid), "%s", reqid);
     snprintf(p->reqid_hdr, sizeof(p->reqid_hdr), "x-request-id: %s", p->reqid);
     snprintf(p->rec.request_id, sizeof(p->rec.request_id), "%s", p->reqid);
     snprintf(p->rec.endpoint, sizeof(p->rec.endpoint), "%s", endpoint_name(ep));
 
+    if (!utf8_valid((const unsigned char *)raw, len)) {
+        hg_err_set(&e, 400, HG_ERR_INVALID, "invalid_utf8", "the request body is not valid UTF-8");
+        goto reject;
+    }
     p->body = json_parse(raw, len);
     if (p->body == NULL) {
         hg_err_set(&e, 400, HG_ERR_INVALID, "invalid_json",
@@ -744,6 +795,9 @@ void
 api_handle(struct http_req *req, void *arg)
 {
     struct worker *w = arg;
+    char reqid[40];
+    make_reqid(w, req, reqid, sizeof(reqid));
+    http_req_set_header(req, "x-request-id", reqid);
     int est = http_req_error_status(req);
     if (est) {
         if (est == 413)
@@ -759,11 +813,11 @@ api_handle(struct http_req *req, void *arg)
     bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 
     if (post && !strcmp(path, "/v1/chat/completions"))
-        handle_proxy(w, req, EP_CHAT);
+        handle_proxy(w, req, EP_CHAT, reqid);
     else if (post && !strcmp(path, "/v1/completions"))
-        handle_proxy(w, req, EP_COMPLETIONS);
+        handle_proxy(w, req, EP_COMPLETIONS, reqid);
     else if (post && !strcmp(path, "/v1/embeddings"))
-        handle_proxy(w, req, EP_EMBEDDINGS);
+        handle_proxy(w, req, EP_EMBEDDINGS, reqid);
     else if (get && !strcmp(path, "/v1/models"))
         handle_models(w, req);
     else if (get && !strcmp(path, "/healthz"))
