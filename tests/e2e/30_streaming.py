@@ -114,7 +114,7 @@ def client_disconnect_cancels_stream():
 @test
 def client_disconnect_cancels_nonstream():
     with FakeUpstream("a", models=["model-a"]) as up, gw_for(up) as gw:
-        up.push({"mode": "stall_head", "delay": 30})
+        up.push({"mode": "stall_head", "stall": 30})
         s = raw_connect(gw.port)
         s.sendall(http_request_bytes("POST", "/v1/chat/completions", json.dumps(chat_body("model-a")).encode(),
                                      {"Content-Type": "application/json"}))
@@ -130,7 +130,7 @@ def client_disconnect_cancels_nonstream():
 @test
 def client_disconnect_before_first_event():
     with FakeUpstream("a", models=["model-a"]) as up, gw_for(up) as gw:
-        up.push({"mode": "stall_head", "delay": 30})
+        up.push({"mode": "stall_head", "stall": 30})
         s = raw_connect(gw.port)
         s.sendall(http_request_bytes("POST", "/v1/chat/completions",
                                      json.dumps(chat_body("model-a", stream=True)).encode(),
