@@ -404,17 +404,19 @@ on_up_data(struct http_call *c, const char *d, size_t n, void *arg)
     if (p->t_first == 0)
         p->t_first = clock_mono_us();
     if (p->relaying) {
+        /* Backpressure: a slow client stops the upstream. Pausing hands the bytes back to curl,
+         * which delivers them again on resume, so decide before consuming anything. */
+        if (http_req_pending(p->req) > STREAM_HIGH_WATER) {
+            p->paused = true;
+            stop_timer(p); /* the idle timeout measures the upstream, not our client */
+            return 1;
+        }
         arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
         buf_reset(&p->out);
         if (sse_feed(&p->sse, d, n, on_sse_event, p) < 0)
             return -1; /* malformed: an event larger than the cap */
-        if (p->out.len == 0)
-            return 0;
-        size_t pending = http_req_write(p->req, p->out.p, p->out.len);
-        if (pending > STREAM_HIGH_WATER) {
-            p->paused = true;
-            return 1;
-        }
+        if (p->out.len)
+            http_req_write(p->req, p->out.p, p->out.len);
         return 0;
     }
     if (buf_append(&p->resp, d, n) < 0)
@@ -429,6 +431,7 @@ on_client_flush(struct http_req *req, void *arg)
     (void)req;
     if (p->paused && p->call) {
         p->paused = false;
+        arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
         http_call_resume(p->call);
     }
 }

@@ -373,6 +373,15 @@ http_req_write(struct http_req *r, const char *p, size_t n)
     return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 }
 
+size_t
+http_req_pending(const struct http_req *r)
+{
+    if (r->gone || r->con == NULL)
+        return 0;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(r->con);
+    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
 void
 http_req_end(struct http_req *r)
 {
