@@ -8,6 +8,7 @@
 #include "api/gateway.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "route/route.h"
 
 #ifndef HG_VERSION
 #define HG_VERSION "0.1.0"
@@ -49,7 +50,17 @@ check_config_main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    printf("%s: ok (%zu backends, %zu aliases)\n", path, cfg.nbackends, cfg.naliases);
+    /* routing: rules are checked here too, so a rule that could send sensitive data to a hosted
+     * backend fails check-config (route/route.h) */
+    struct route_config *rc = NULL;
+    if (route_config_load(cfg_get(cfg.doc.root, "routing"), &cfg, &rc, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        config_cleanup(&cfg);
+        return 1;
+    }
+    printf("%s: ok (%zu backends, %zu aliases, %zu routing rules)\n", path, cfg.nbackends,
+           cfg.naliases, route_config_nrules(rc));
+    route_config_free(rc);
     config_cleanup(&cfg);
     return 0;
 }
