@@ -165,6 +165,12 @@ parse_run(const char *p, size_t n, size_t i, struct run *r)
         char c = p[j];
         if ((c == ' ' || c == '-' || c == '.' || c == '/') && j + 1 < n &&
             is_dig((unsigned char)p[j + 1])) {
+            /* "2020-01-04 14:56": a space never joins a clock time to the run */
+            size_t t = j + 1;
+            while (t < n && is_dig((unsigned char)p[t]))
+                t++;
+            if (c == ' ' && t < n && p[t] == ':')
+                break;
             r->sep[r->ng - 1] = c;
             j++;
             continue;
@@ -344,8 +350,7 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
     bool glued_before = is_wordc(before) || before == '@';
     /* a trailing '.' or '-' followed by a word character glues too ("1.2.3a") */
     bool glued_after = is_wordc(after) || after == '@' ||
-                       ((after == '.' || after == '-') && r->end + 1 < n &&
-                        is_alnum((unsigned char)p[r->end + 1]));
+                       (after == '.' && r->end + 1 < n && is_alnum((unsigned char)p[r->end + 1]));
     if (glued_before || glued_after) {
         /* extension "555-1234x12" is still a phone number */
         if (!(after == 'x' && r->end + 1 < n && is_dig((unsigned char)p[r->end + 1]) &&
@@ -376,6 +381,12 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
          (r->glen[0] == 5 && r->glen[1] == 4 && r->glen[2] == 1)))
         ss->health_code = true;
     unsigned g = ctx_before(ss, r->start, r->end);
+    /* house and suite numbers right after "Apt." / "Suite" / a street word are addresses */
+    if (scan_ctx_near(ss, r->start, r->start, 8, 0) & CTX_STREET) {
+        g &= ~(CTX_PHONE | CTX_SSN);
+        if (!(nd >= 12 && nd <= 19))
+            return;
+    }
     /* payment cards: 12-19 digits, no separators or one kind of space/dash */
     if (nd >= 12 && nd <= 19 && !r->plus && !r->paren && uniform_sep(r, " -") &&
         (ng == 1 || r->glen[0] == 4) && scan_card_is_valid(d, (size_t)nd)) {
@@ -407,7 +418,7 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
         return;
     }
     /* phone numbers */
-    if (nd >= 7 && nd <= 15 && seps_in(r, " -.)")) {
+    if (nd >= 6 && nd <= 15 && seps_in(r, " -.)") && (nd >= 7 || (g & CTX_PHONE))) {
         double sc = 0;
         bool thousands = ng >= 2 && uniform_sep(r, " .,") && r->glen[0] <= 3;
         for (int k = 1; k < ng && k < 24 && thousands; k++)
@@ -416,7 +427,8 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             sc = 0.75;
         else if (r->paren && r->sep[0] == ')' && nd <= 12)
             sc = 0.7;
-        else if (ng >= 2 && nd <= 12 && !(ng == 2 && r->sep[0] == '.') && !thousands &&
+        else if (ng >= 2 && (nd <= 12 || (ng >= 4 && nd <= 14)) &&
+                 !(ng == 2 && r->sep[0] == '.') && !thousands &&
                  !(ng == 3 && r->glen[0] == 4 && r->glen[2] <= 2)) {
             int maxg = 0;
             for (int k = 0; k < ng && k < 24; k++)
@@ -1271,6 +1283,37 @@ do_street(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ct
         scan_emit(ss, SCAN_LOCATION, NULL, b, we, 0.55);
 }
 
+/* "address: 85 Trg revolucije 12", "lives at 18 Třebčínská 860, Horka": the rest of the line
+ * after an address cue, when it holds a number and a word (an IP or e-mail is not a street). */
+static void
+do_address(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ctxhit *c)
+{
+    size_t k = c->end;
+    while (k < n && k - c->end < 12 && (p[k] == ':' || p[k] == ' ' || p[k] == '\t' ||
+                                        p[k] == '"' || p[k] == '-' || p[k] == '\n' ||
+                                        p[k] == '\r'))
+        k++;
+    if (k + 2 < n && !strncasecmp(p + k, "is ", 3))
+        k += 3;
+    size_t s = k, e = k;
+    int digits = 0, letters = 0;
+    while (e < n && e - s < 120 && p[e] != '\n' && p[e] != '"' && p[e] != '@') {
+        if (p[e] == '.' && e + 1 < n && p[e + 1] == ' ' && e >= 1 && is_alpha((unsigned char)p[e - 1]) &&
+            e + 2 < n && is_alpha((unsigned char)p[e + 2]) && letters > 6 && digits > 0)
+            break;
+        digits += is_dig((unsigned char)p[e]);
+        letters += is_alpha((unsigned char)p[e]) || (unsigned char)p[e] >= 0x80;
+        e++;
+    }
+    if (e < n && (p[e] == '@' || (e + 2 < n && p[e] == ':' && p[e + 1] == '/')))
+        return;
+    while (e > s && strchr(" .,;:!?", p[e - 1]))
+        e--;
+    if (digits == 0 || letters < 3 || e - s < 6 || memmem(p + s, e - s, "://", 3))
+        return;
+    scan_emit(ss, SCAN_LOCATION, NULL, s, e, 0.85);
+}
+
 /* ---------------------------------------------------------------- driver */
 
 void
@@ -1354,6 +1397,17 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
             do_context_id(ss, p, n, c);
         if (c->groups & CTX_STREET) {
             do_street(ss, p, n, c, (c->flags & SW_MIDWORD) != 0);
+        }
+        if (c->groups & CTX_ADDR)
+            do_address(ss, p, n, c);
+        if ((c->groups & CTX_TITLE) && c->end < n && p[c->end] == ' ' && c->end + 2 < n &&
+            p[c->end + 1] >= 'a' && p[c->end + 1] <= 'z') {
+            /* lower-cased text: "dr. hurst" */
+            size_t e = c->end + 1;
+            while (e < n && (is_alpha((unsigned char)p[e]) || (unsigned char)p[e] >= 0x80))
+                e++;
+            if (e - c->end > 2 && p[c->end - 1] == '.')
+                scan_emit(ss, SCAN_PERSON, NULL, c->end + 1, e, 0.8);
         }
         if (c->groups & CTX_KEYWORD)
             do_keyword(sc, ss, p, n, c->start, c->end, (c->groups & CTX_PASSWORD) != 0);

@@ -27,7 +27,7 @@ STRUCTURED = ["CREDIT_CARD", "IBAN_CODE", "US_SSN", "EMAIL_ADDRESS", "IP_ADDRESS
               "PHONE_NUMBER", "URL"]
 P_TARGET, R_TARGET = 0.98, 0.97
 # Labelling policy: identifiers and contact details of a person make a record sensitive; a
-# name with an address does too. Dates, URLs, organisations and titles alone do not.
+# name with a street address does too (a name with a city or country does not). Dates, URLs, organisations and titles alone do not.
 STRONG = {"CREDIT_CARD", "US_SSN", "EMAIL_ADDRESS", "IBAN_CODE", "PHONE_NUMBER",
           "US_DRIVER_LICENSE"}
 # Documented placeholders: never a secret.
@@ -98,8 +98,9 @@ def score_presidio(failures):
             else:
                 fps[t].append((r["full_text"][s:e], r["full_text"][:120]))
         types = {g[0] for g in gold}
+        raw = {s["entity_type"] for s in r["spans"]}
         sens = res[k]["sensitive"]
-        policy = bool(types & STRONG) or ("PERSON" in types and "LOCATION" in types)
+        policy = bool(types & STRONG) or ("PERSON" in raw and bool(raw & {"ADDRESS", "STREET_ADDRESS"}))
         if not gold:
             doc["neg"] += 1
             doc["neg_hit"] += sens
