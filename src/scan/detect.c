@@ -80,9 +80,9 @@ is_placeholder(const char *v, size_t n)
                                         "{{", "}}", "****", "....", "placeholder", "PLACEHOLDER",
                                         "redacted", "REDACTED", "changeme", "dummy", "DUMMY",
                                         "sample", "SAMPLE", "EXAMPLE", "Example", "0000000000",
-                                        "1234567890", "abcdefgh", "ABCDEFGH", "insert", "INSERT",
+                                        "abcdefgh", "ABCDEFGH", "insert", "INSERT",
                                         "replace", "REPLACE", "fake", "FAKE", "_here", "_HERE",
-                                        "%s", "$(", "process.env", "os.environ", "getenv"};
+                                        "%s", "$(", "process.env", "os.environ", "getenv", "Here", "HERE"};
     if (n == 0)
         return true;
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
@@ -439,6 +439,14 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
         } else if (thousands && (g & CTX_PHONE)) {
             sc = 0.5;
         }
+        /* "03 2657 Koontz Lane": short runs followed by a street word are house numbers */
+        if (sc > 0 && !r->plus && !r->paren && ng <= 2 && nd <= 8) {
+            size_t lim = r->end + 40 < n ? r->end + 40 : n;
+            const char *nl = memchr(p + r->end, '\n', lim - r->end);
+            size_t stop = nl ? (size_t)(nl - p) : lim;
+            if (stop > r->end + 1 && (scan_ctx_near(ss, r->end + 1, r->end + 1, 0, stop - r->end - 1) & CTX_STREET))
+                sc = 0;
+        }
         if (sc > 0) {
             if (g & CTX_PHONE)
                 sc += 0.35;
@@ -754,6 +762,20 @@ do_putty(struct scan_scratch *ss, const char *p, size_t n, size_t s, const char 
     emit_secret(ss, name, s, e, 1.0);
 }
 
+/* The words documentation writes where a password goes. */
+static bool
+is_fake_password(const char *v, size_t n)
+{
+    static const char *const fake[] = {"password", "pass", "passwd", "secret", "pwd", "user",
+                                       "username", "pw", "mypassword", "yourpassword", "pa55word",
+                                       "p@ssw0rd", "passw0rd", "test", "admin", "root", "foo",
+                                       "bar", "foobar", "letmein"};
+    for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]); i++)
+        if (strlen(fake[i]) == n && !strncasecmp(fake[i], v, n))
+            return true;
+    return false;
+}
+
 static void
 do_urlpass(struct scan_scratch *ss, const char *p, size_t n, size_t colon, const char *name)
 {
@@ -770,11 +792,8 @@ do_urlpass(struct scan_scratch *ss, const char *p, size_t n, size_t colon, const
     size_t ps = pc + 1, pe = at;
     if (pe - ps < 3 || is_placeholder(p + ps, pe - ps) || p[ps] == '$' || p[ps] == '%')
         return;
-    static const char *const fake[] = {"password", "pass", "passwd", "secret", "pwd", "user",
-                                       "username", "PASSWORD", "PASS", "pw"};
-    for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]); i++)
-        if (strlen(fake[i]) == pe - ps && !strncmp(fake[i], p + ps, pe - ps))
-            return;
+    if (is_fake_password(p + ps, pe - ps))
+        return;
     emit_secret(ss, name, ps, pe, 0.9);
 }
 
@@ -827,6 +846,45 @@ do_authz(struct scan_scratch *ss, const char *p, size_t n, size_t e, bool after_
     emit_secret(ss, name, s, k, 0.9);
 }
 
+/* curl -u user:password / --user "user:password" */
+static void
+do_curluser(struct scan_scratch *ss, const char *p, size_t n, size_t s, size_t e,
+            const char *name)
+{
+    if (s > 0 && p[s - 1] != ' ' && p[s - 1] != '\t')
+        return;
+    size_t k = e;
+    char q = 0;
+    if (k < n && (p[k] == '"' || p[k] == '\'')) {
+        q = p[k];
+        k++;
+    }
+    size_t vs = k, colon = 0;
+    while (k < n && k - vs < 256 && p[k] != '\n' && (q ? p[k] != q : p[k] != ' ')) {
+        if (p[k] == ':' && colon == 0)
+            colon = k;
+        k++;
+    }
+    if (colon == 0 || k - vs < 6)
+        return;
+    /* the password may be quoted on its own: kevin:'pRf7…' */
+    size_t ps = colon + 1, pe = k;
+    if (!q && ps < n && (p[ps] == '\'' || p[ps] == '"')) {
+        char q2 = p[ps];
+        const char *c = memchr(p + ps + 1, q2, n - ps - 1 < 256 ? n - ps - 1 : 256);
+        if (c == NULL)
+            return;
+        ps++;
+        pe = (size_t)(c - p);
+    }
+    size_t secret_len = pe > ps ? pe - ps : colon - vs;
+    const char *sv = pe > ps ? p + ps : p + vs;
+    if (secret_len < 6 || is_placeholder(sv, secret_len) || scan_entropy(sv, secret_len) < 2.5 ||
+        strchr("$[{<%", sv[0]) || is_fake_password(sv, secret_len))
+        return;
+    emit_secret(ss, name, vs, pe > ps ? pe : k, 0.85);
+}
+
 static void
 do_jwt(struct scan_scratch *ss, const char *p, size_t n, size_t s, const char *name)
 {
@@ -871,6 +929,9 @@ do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size
         return;
     case SP_BEARER:
         do_authz(ss, p, n, e, true, r->name);
+        return;
+    case SP_CURLUSER:
+        do_curluser(ss, p, n, s, e, r->name);
         return;
     case SP_NONE:
         break;
@@ -938,25 +999,47 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     for (size_t i = 0; i < sizeof(kv_ident_stop) / sizeof(kv_ident_stop[0]); i++)
         if (strstr(ident, kv_ident_stop[i]))
             return;
-    /* operator */
+    /* operator: skip closing quotes/brackets, an optional type word ("string", "str"), then
+     * one run of operator characters holding '=', ':' or '>' ("=", ":=", ":::=", ".=", "=>") */
     size_t k = ie;
     while (k < n && k - ie < 4 && (p[k] == '"' || p[k] == '\'' || p[k] == ' ' || p[k] == '\t' ||
                                    p[k] == ']' || p[k] == '`'))
         k++;
+    bool xml = is > 0 && p[is - 1] == '<';
+    if (k < n && is_alpha((unsigned char)p[k]) && k > ie && !xml) {
+        size_t t = k;
+        while (t < n && is_alpha((unsigned char)p[t]) && t - k < 12)
+            t++;
+        size_t u = t;
+        while (u < n && p[u] == ' ')
+            u++;
+        if (u > t && u < n && (p[u] == '=' || p[u] == ':'))
+            k = u;
+    }
     size_t op = k;
-    static const char *const ops[] = {"::=", ":=", "=>", "?=", "||", "==", "=", ":", ",", "->"};
-    bool found = false;
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        size_t ol = strlen(ops[i]);
-        if (k + ol <= n && !memcmp(p + k, ops[i], ol)) {
-            if (!strcmp(ops[i], "==") || (ops[i][0] == ',' && !(k > ie && p[k - 1] == '"')))
-                return; /* comparisons and plain lists are not assignments */
-            k += ol;
+    bool found = false, flag = false;
+    if (k < n && p[k] == ',' && k > ie && (p[k - 1] == '"' || p[k - 1] == '\'' || p[k - 2] == '"')) {
+        k++;
+        found = true;
+    } else if (xml && k < n && p[k] == '>') {
+        k++;
+        found = true;
+    } else {
+        size_t t = k;
+        bool eq = false;
+        while (t < n && t - k < 4 && strchr(":=.?|>!", p[t])) {
+            eq = eq || p[t] == '=' || p[t] == ':' || p[t] == '>';
+            t++;
+        }
+        if (t > k && eq) {
+            if ((t - k == 2 && !memcmp(p + k, "==", 2)) || (t - k >= 2 && !memcmp(p + k, "!=", 2)))
+                return; /* comparisons are not assignments */
+            if (p[k] == '.' && (t - k < 2 || p[k + 1] != '='))
+                return;
+            k = t;
             found = true;
-            break;
         }
     }
-    bool flag = false;
     if (!found) {
         /* "password is X", "--password X", "password X" (CLI) */
         if (password && k + 3 < n && !strncasecmp(p + k, "is ", 3) && op > ie) {
@@ -971,8 +1054,8 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     }
     (void)flag;
     char quote = 0;
-    while (k < n && k - op < 8 && (p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '\'' ||
-                                   p[k] == '`' || p[k] == '=')) {
+    while (k < n && k - op < 12 && (p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '\'' ||
+                                    p[k] == '`' || p[k] == '=' || (xml && (p[k] == '\n' || p[k] == '\r')))) {
         if (p[k] == '"' || p[k] == '\'' || p[k] == '`')
             quote = p[k];
         k++;
@@ -1024,11 +1107,19 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     if (password) {
         if (h < 2.5 || (digits == 0 && other == 0 && (upper == 0 || lower == 0) && vl < 12))
             return;
-    } else {
-        if (h < 3.3 || vl < 10)
+    } else if (digits == (int)vl) {
+        /* long numeric ids under a token/secret keyword (client secrets, bot ids) */
+        if (vl < 16 || h < 2.5)
             return;
-        if (digits == 0 && (upper == 0 || lower == 0) && other == 0)
-            return; /* one-case word: an identifier, not a key */
+    } else if (digits == 0) {
+        /* no digit: camelCase identifiers look random; demand length and entropy */
+        if (vl < 20 || h < 3.8 || (upper == 0 || lower == 0) ? (vl < 20 || h < 3.8) : false)
+            return;
+        if (other == 0 && (upper == 0 || lower == 0))
+            return;
+    } else {
+        if (h < 3.0 || vl < 10)
+            return;
     }
     emit_secret(ss, password ? "SECRET_PASSWORD" : "SECRET_GENERIC", vs, k, 0.85);
 }

@@ -5,6 +5,7 @@
  * scan_request(). Candidate validation and scoring live in detect.c. */
 #include "scan/scan.h"
 
+#include <ctype.h>
 #include <hs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,7 +422,8 @@ charset_build(unsigned char set[32], const char *spec)
     size_t n = strlen(spec);
     for (size_t i = 0; i < n; i++) {
         unsigned char a = (unsigned char)spec[i], b = a;
-        if (i + 2 < n && spec[i + 1] == '-') {
+        /* "a-z" is a range only between two alphanumerics; "_-+" lists '_', '-' and '+' */
+        if (i + 2 < n && spec[i + 1] == '-' && isalnum(a) && isalnum((unsigned char)spec[i + 2])) {
             b = (unsigned char)spec[i + 2];
             i += 2;
         }

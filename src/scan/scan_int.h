@@ -20,6 +20,7 @@ enum scan_special {
     SP_URLPASS, /* scheme://user:password@host */
     SP_AUTHZ,   /* Authorization: Bearer|Basic|Token value */
     SP_BEARER,  /* "Bearer <token>" anywhere */
+    SP_CURLUSER, /* curl -u / --user user:password */
 };
 
 #define SR_CASELESS 0x1u  /* prefix matches in any case */
