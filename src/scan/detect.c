@@ -447,6 +447,9 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             if (stop > r->end + 1 && (scan_ctx_near(ss, r->end + 1, r->end + 1, 0, stop - r->end - 1) & CTX_STREET))
                 sc = 0;
         }
+        /* order, tracking, invoice and ISBN numbers look like phone numbers */
+        if (sc > 0 && (g & CTX_NOTPHONE) && !(g & CTX_PHONE))
+            sc = 0;
         if (sc > 0) {
             if (g & CTX_PHONE)
                 sc += 0.35;
@@ -1287,8 +1290,9 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         if (titled && !s0) {
             end = we[nw > 2 ? 1 : nw - 1];
             score = 0.85;
-        } else if (f0 && !s0 && nw > 1 && !s1 &&
-                   !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1])) {
+        } else if (f0 && nw > 1 && ((l1 && !(s0 && s1)) ||
+                                    (!s0 && !s1 &&
+                                     !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1])))) {
             end = we[1];
             if (nw > 2 && scan_dict_has(&sc->last, p + ws[2], we[2] - ws[2]))
                 end = we[2];
@@ -1304,6 +1308,10 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         if (score > 0) {
             scan_emit(ss, SCAN_PERSON, NULL, ws[0], end, score);
             i = end;
+            continue;
+        }
+        if (nw > 1 && !pl0) {
+            i = we[0]; /* "Patient Maria Garcia": retry from the next word */
             continue;
         }
         /* places: a gazetteer word after a preposition, or two place words in a row */

@@ -66,6 +66,7 @@ enum {
     CTX_TITLE = 1u << 20,   /* Mr., Dr., … immediately before a name */
     CTX_STREET = 1u << 21,  /* street suffix word (Street, Ave, strasse, …) */
     CTX_PASSWORD = 1u << 22, /* password-like keyword: lower entropy floor, "is" accepted */
+    CTX_NOTPHONE = 1u << 23, /* order/tracking/invoice/ISBN: a number here is not a phone */
 };
 
 struct scan_word {
