@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "route/route.h"
+#include "scan/scan.h"
 
 #ifndef HG_VERSION
 #define HG_VERSION "0.1.0"
@@ -102,6 +103,7 @@ struct command {
 static const struct command commands[] = {
     {"serve", serve_main},
     {"check-config", check_config_main},
+    {"scan", scan_cli_main},
 };
 
 int
