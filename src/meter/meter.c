@@ -205,7 +205,7 @@ meter_pool_parse(const struct cfg_node *map, const char *name, struct meter_pool
     if (n && meter_usd_parse(n, &out->engineer_yearly_micro, err) < 0)
         return -1;
     if (out->engineers > 0 && n == NULL)
-        return cfg_fail(map, err, "pool '%s': engineers given without engineer_yearly_usd", name);
+        return cfg_fail(cfg_get(map, "engineers"), err, "pool '%s': engineers given without engineer_yearly_usd", name);
     n = cfg_get(map, "upgrade_engineer_quarters_per_half_year");
     if (n && cfg_double(n, 0, 1000, &out->upgrade_eq_per_half_year, err) < 0)
         return -1;

@@ -140,7 +140,7 @@ TEST(meter, errors_name_file_and_line)
          15, "target_utilization"},
         {"prices:\n  pools:\n    local:\n      replica_tokens_per_second: 10\n"
          "      replica_monthly_usd: 10\n      engineers: 2\n",
-         12, "engineer_yearly_usd"},
+         15, "engineer_yearly_usd"},
         {"prices:\n  currency: EUR\n", 11, "currency"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
