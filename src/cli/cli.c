@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "report/report.h"
 
 #ifndef HG_VERSION
 #define HG_VERSION "0.1.0"
@@ -59,6 +60,7 @@ struct command {
 
 static const struct command commands[] = {
     {"check-config", check_config_main},
+    {"report", report_cli_main},
 };
 
 int
