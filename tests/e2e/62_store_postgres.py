@@ -27,7 +27,9 @@ def main():
             print("FAIL: store_pg suite against", pg.url)
             return 1
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
-            f.write("store: {url: '%s'}\n" % pg.url)
+            f.write("backends:\n  - {name: local, kind: self_hosted, "
+                    "base_url: 'http://127.0.0.1:9/v1', models: [m]}\n"
+                    "store: {url: '%s'}\n" % pg.url)
             cfg = f.name
         try:
             r = subprocess.run([BIN, "report", "-c", cfg, "--from", "2023-11-01",
