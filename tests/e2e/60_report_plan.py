@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # Issue 6 acceptance 1: the worked example through `hybridgate report --plan`. 30M document
 # classifications a month: all-in self-hosted about USD 70k a month (within 10%), recommend
@@ -7,24 +6,26 @@
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("HYBRIDGATE_BIN", os.path.join(ROOT, "build", "hybridgate"))
-PLAN = os.path.join(ROOT, "tests", "report", "plan_example.yaml")
+from harness import REPO, gateway_bin, main, test
+
+TAGS = []
+
+PLAN = os.path.join(REPO, "tests", "report", "plan_example.yaml")
 
 
 def run(*args):
-    return subprocess.run([BIN, "report", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([gateway_bin(), "report", *args], capture_output=True, text=True,
+                          timeout=60)
 
 
 def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
+    raise AssertionError(msg)
 
 
-def main():
+@test
+def worked_example():
     r = run("--plan", PLAN, "--format", "json")
     if r.returncode != 0:
         fail("report --plan exited %d: %s" % (r.returncode, r.stderr))
@@ -53,6 +54,10 @@ def main():
     if w["break_even"]["hosted_open"]["kind"] != "none":
         fail("expected no break-even against hosted-open at these prices")
 
+
+
+@test
+def text_and_html():
     t = run("--plan", PLAN)
     if t.returncode != 0 or "hosted_open" not in t.stdout or "USD 74,500" not in t.stdout:
         fail("text report: %s %s" % (t.stdout, t.stderr))
@@ -60,6 +65,10 @@ def main():
     if h.returncode != 0 or "<svg" not in h.stdout or "<script" in h.stdout or " src=" in h.stdout:
         fail("html report must be self-contained with inline SVG")
 
+
+
+@test
+def bad_plan_names_file_and_line():
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write("workloads:\n  - name: x\n    requests_per_month: 10\n    input_tokens: 5\n"
                 "options:\n  self_hosted:\n    replica_monthly_usd: 1\n    min_replicas: 0\n"
@@ -72,8 +81,6 @@ def main():
     if b.returncode != 1 or ":8:" not in b.stderr or "min_replicas" not in b.stderr:
         fail("bad plan: want exit 1 and file:8 naming min_replicas, got %d %r"
              % (b.returncode, b.stderr))
-    print("60_report_plan: ok (self-hosted all-in USD %.0f/month, %s)"
-          % (sh["total_usd"], w["recommendation"]))
 
 
 if __name__ == "__main__":
