@@ -556,9 +556,11 @@ report_headline_json(const struct config *cfg, struct store *s, int64_t from_us,
         return -1;
     }
     buf_printf(out, "{\"window_hours\":%.0f,\"requests\":%lld,\"input_tokens\":%lld,"
-                    "\"output_tokens\":%lld,\"spend_usd\":",
+                    "\"output_tokens\":%lld,\"peak_hour_over_mean\":%.4f,"
+                    "\"busiest_day_over_mean\":%.4f,\"spend_usd\":",
                r.window_hours, (long long)r.total.requests, (long long)r.total.input_tokens,
-               (long long)r.total.output_tokens);
+               (long long)r.total.output_tokens, r.all.peak_hour_over_mean,
+               r.all.busiest_day_over_mean);
     report_json_usd(out, r.total.cost);
     buf_appends(out, ",\"monthly\":{\"hybrid_usd\":");
     report_json_usd(out, r.hybrid_monthly);

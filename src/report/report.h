@@ -21,7 +21,8 @@ int report_cli_main(int argc, char **argv);
 
 /* The headline of the report over [from_us, to_us) of store s priced with cfg's `prices:` and
  * `economics:` sections, as one JSON object appended to out:
- *   {"window_hours", "requests", "input_tokens", "output_tokens", "spend_usd",
+ *   {"window_hours", "requests", "input_tokens", "output_tokens", "peak_hour_over_mean",
+ *    "busiest_day_over_mean", "spend_usd",
  *    "monthly": {"hybrid_usd", "frontier_usd", "hosted_open_usd", "self_hosted_usd"},
  *    "recommendation": "...", "reason": "..."}
  * (USD figures are numbers with cents; a missing option is null). Reads the whole window through
