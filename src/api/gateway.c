@@ -24,6 +24,8 @@
 #include "core/log.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "meter/meter.h"
+#include "store/store.h"
 
 #define DRAIN_POLL_MS 20
 #define HEALTH_TICK_MS 250
@@ -229,6 +231,17 @@ gateway_run(const struct config *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    gw.meter = meter_new(cfg, &err);
+    if (gw.meter == NULL) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+    gw.store = store_open(cfg_get(cfg->doc.root, "store"), &err);
+    if (gw.store == NULL) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -269,6 +282,8 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
+    store_close(gw.store); /* after the workers: writes every row they queued */
+    meter_free(gw.meter);
     backend_set_cleanup(&gw.backends);
     curl_global_cleanup();
     return rc;

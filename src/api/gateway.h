@@ -16,6 +16,8 @@
 struct event_base;
 struct http_server;
 struct http_client;
+struct meter;
+struct store;
 
 struct gateway {
     const struct config *cfg;  /* immutable while running */
@@ -24,6 +26,8 @@ struct gateway {
     int nworkers;              /* entries */
     atomic_bool draining;      /* SIGTERM received */
     int64_t started_us;        /* monotonic start time */
+    struct meter *meter;       /* prices (`prices:`), immutable while running; owned */
+    struct store *store;       /* usage store (`store:`), written off the loop; owned */
 };
 
 struct worker {

@@ -32,6 +32,8 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "http/sse.h"
+#include "meter/meter.h"
+#include "store/store.h"
 
 #define MAX_CANDIDATES 16
 #define RESP_MAX (64u << 20)       /* largest non-streamed upstream answer we buffer */
@@ -206,6 +208,9 @@ finish(struct proxy *p, int status)
     p->rec.total_us = clock_mono_us() - p->t_start;
     if (p->t_first)
         p->rec.ttft_us = p->t_first - p->t_start;
+    p->rec.cost_micro_usd = meter_cost_micro_usd(p->w->gw->meter, p->rec.backend, p->rec.model,
+                                                 p->rec.input_tokens, p->rec.output_tokens);
+    store_put(p->w->gw->store, &p->rec); /* a copy into the writer's queue; never blocks */
     proxy_free(p);
 }
 

@@ -8,6 +8,7 @@
 #include "api/gateway.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "report/report.h"
 #include "route/route.h"
 #include "scan/scan.h"
 
@@ -104,6 +105,7 @@ static const struct command commands[] = {
     {"serve", serve_main},
     {"check-config", check_config_main},
     {"scan", scan_cli_main},
+    {"report", report_cli_main},
 };
 
 int
