@@ -198,7 +198,7 @@ parse_backend(struct config *cfg, const struct cfg_node *n, struct backend_conf 
         return -1;
     if (!valid_name(v->value))
         return cfg_fail(v, err, "backend name '%s' must be 1-64 of [A-Za-z0-9._-]", v->value);
-    for (size_t i = 0; i < cfg->nbackends; i++)
+    for (size_t i = 0; i + 1 < cfg->nbackends; i++) /* the last one is b itself */
         if (!strcmp(cfg->backends[i].name, v->value))
             return cfg_fail(v, err, "duplicate backend name '%s'", v->value);
     b->name = xstrdup(v->value);
