@@ -65,26 +65,77 @@ accesslog_reopen(void)
 /* ------------------------------------------------------------------------------------------ */
 /* Formatting                                                                                  */
 
+/* The formatter appends literal keys and hand-formatted integers instead of buf_printf: the
+ * printf version measured 2.7 µs per line (vsnprintf runs twice per call in buf_vprintf), this
+ * one ~0.4 µs (bench/bench_metrics.c), which keeps the writer thread's CPU under 1% of a
+ * proxied request. */
+
+#define LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
+
 static void
-put_str(struct buf *b, const char *key, const char *s, size_t max)
+put_i64(struct buf *b, int64_t v)
 {
-    buf_printf(b, ",\"%s\":", key);
-    buf_append_json_str(b, s, strnlen(s, max));
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + a % 10);
+        a /= 10;
+    } while (a);
+    if (v < 0)
+        *--p = '-';
+    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-#define PUT_FIELD_STR(b, rec, f) put_str((b), #f, (rec)->f, sizeof((rec)->f))
+/* Appends `,"key":"escaped value"` for a fixed-size record field (bounded by its size, so a
+ * field without a NUL cannot make us read past it). */
+#define PUT_FIELD_STR(b, rec, f)                                                                   \
+    do {                                                                                           \
+        LIT((b), ",\"" #f "\":");                                                                  \
+        buf_append_json_str((b), (rec)->f, strnlen((rec)->f, sizeof((rec)->f)));                   \
+    } while (0)
+#define PUT_FIELD_INT(b, rec, f)                                                                   \
+    do {                                                                                           \
+        LIT((b), ",\"" #f "\":");                                                                  \
+        put_i64((b), (rec)->f);                                                                    \
+    } while (0)
+#define PUT_FIELD_BOOL(b, rec, f)                                                                  \
+    do {                                                                                           \
+        if ((rec)->f)                                                                              \
+            LIT((b), ",\"" #f "\":true");                                                          \
+        else                                                                                       \
+            LIT((b), ",\"" #f "\":false");                                                         \
+    } while (0)
+
+/* "YYYY-MM-DDTHH:MM:SS" of the last second formatted by this thread: lines come in time order,
+ * so gmtime_r runs about once per second. */
+static _Thread_local int64_t cached_sec = -1;
+static _Thread_local char cached_time[80];
 
 int
 accesslog_format(const struct req_record *rec, struct buf *out)
 {
     static const char *const classes[] = {"pii", "phi", "financial", "secret"};
-    size_t start = out->len;
-    time_t secs = (time_t)(rec->ts_us / 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    int rc = buf_printf(out, "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"ts_us\":%lld",
-                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                        tm.tm_sec, (int)(rec->ts_us % 1000000 / 1000), (long long)rec->ts_us);
+    /* Worst case: every field byte escaped as \u00XX (6 bytes), plus keys and numbers. Checking
+     * the room once means no append below can fail half-way through a line. */
+    if (out->max - out->len < 6 * sizeof(*rec) + 1024)
+        return -1;
+    int64_t sec = rec->ts_us / 1000000;
+    if (sec != cached_sec) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(cached_time, sizeof(cached_time), "%04d-%02d-%02dT%02d:%02d:%02d",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_sec = sec;
+    }
+    int ms = (int)(rec->ts_us % 1000000 / 1000);
+    char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
+                    'Z', '"'};
+    LIT(out, "{\"time\":\"");
+    buf_appends(out, cached_time);
+    buf_append(out, frac, sizeof(frac));
+    PUT_FIELD_INT(out, rec, ts_us);
     PUT_FIELD_STR(out, rec, request_id);
     PUT_FIELD_STR(out, rec, key_id);
     PUT_FIELD_STR(out, rec, team);
@@ -95,31 +146,32 @@ accesslog_format(const struct req_record *rec, struct buf *out)
     PUT_FIELD_STR(out, rec, reason);
     PUT_FIELD_STR(out, rec, backend);
     PUT_FIELD_STR(out, rec, backend_kind);
-    buf_appends(out, ",\"classes\":[");
+    LIT(out, ",\"classes\":[");
     bool first = true;
     for (unsigned c = 0; c < 4; c++) {
         if (rec->classes & (1u << c)) {
-            buf_printf(out, "%s\"%s\"", first ? "" : ",", classes[c]);
+            if (!first)
+                buf_appendc(out, ',');
+            buf_appendc(out, '"');
+            buf_appends(out, classes[c]);
+            buf_appendc(out, '"');
             first = false;
         }
     }
-    buf_printf(out,
-               "],\"sensitive\":%s,\"stream\":%s,\"masked\":%s,\"status\":%d,\"attempts\":%d,"
-               "\"input_tokens\":%lld,\"output_tokens\":%lld,\"ttft_us\":%lld,\"total_us\":%lld,"
-               "\"scan_us\":%lld,\"cost_micro_usd\":%lld",
-               rec->sensitive ? "true" : "false", rec->stream ? "true" : "false",
-               rec->masked ? "true" : "false", rec->status, rec->attempts,
-               (long long)rec->input_tokens, (long long)rec->output_tokens,
-               (long long)rec->ttft_us, (long long)rec->total_us, (long long)rec->scan_us,
-               (long long)rec->cost_micro_usd);
+    buf_appendc(out, ']');
+    PUT_FIELD_BOOL(out, rec, sensitive);
+    PUT_FIELD_BOOL(out, rec, stream);
+    PUT_FIELD_BOOL(out, rec, masked);
+    PUT_FIELD_INT(out, rec, status);
+    PUT_FIELD_INT(out, rec, attempts);
+    PUT_FIELD_INT(out, rec, input_tokens);
+    PUT_FIELD_INT(out, rec, output_tokens);
+    PUT_FIELD_INT(out, rec, ttft_us);
+    PUT_FIELD_INT(out, rec, total_us);
+    PUT_FIELD_INT(out, rec, scan_us);
+    PUT_FIELD_INT(out, rec, cost_micro_usd);
     PUT_FIELD_STR(out, rec, error);
-    if (buf_appends(out, "}\n") < 0 || rc < 0) {
-        /* Over the cap somewhere: drop the partial line rather than emit broken JSON. */
-        out->len = start;
-        if (out->p)
-            out->p[start] = '\0';
-        return -1;
-    }
+    LIT(out, "}\n");
     return 0;
 }
 
