@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/gateway.h"
 #include "core/config.h"
+#include "core/log.h"
 
 #ifndef HG_VERSION
 #define HG_VERSION "0.1.0"
@@ -52,12 +54,42 @@ check_config_main(int argc, char **argv)
     return 0;
 }
 
+static int
+serve_main(int argc, char **argv)
+{
+    const char *path = find_config_arg(argc, argv);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+            i++;
+            continue;
+        }
+        fprintf(stderr, "serve: unknown argument '%s'\n", argv[i]);
+        return 2;
+    }
+    struct config cfg;
+    struct hg_err err = {0};
+    if (config_load(&cfg, path, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    if (!strcmp(cfg.log_level, "debug"))
+        log_min_level = LOG_DEBUG;
+    else if (!strcmp(cfg.log_level, "warn"))
+        log_min_level = LOG_WARN;
+    else if (!strcmp(cfg.log_level, "error"))
+        log_min_level = LOG_ERROR;
+    int rc = gateway_run(&cfg);
+    config_cleanup(&cfg);
+    return rc;
+}
+
 struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
 };
 
 static const struct command commands[] = {
+    {"serve", serve_main},
     {"check-config", check_config_main},
 };
 
@@ -74,5 +106,7 @@ cli_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (argc >= 2 && !strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);
+    if (argc == 1 || argv[1][0] == '-')
+        return serve_main(argc, argv); /* bare `hybridgate [-c FILE]` serves */
     return usage(stderr);
 }

@@ -1,0 +1,779 @@
+/* SPDX-License-Identifier: MIT */
+/* Request orchestration for the OpenAI-compatible endpoints.
+ *
+ * Lifecycle of a struct proxy (one client request):
+ *   1. api_handle() validates the body, resolves the model to candidate backends and starts
+ *      attempt 1;
+ *   2. an attempt takes an in-flight slot, rewrites `model` to the backend's own name and starts an
+ *      upstream call with a first-byte timer;
+ *   3. on the upstream head: a 429/5xx or a connect error before any byte was relayed moves on to
+ *      the next candidate (bounded by max_retries); a stream that succeeds is relayed chunk by chunk
+ *      with an idle timer; anything else is buffered and sent whole;
+ *   4. the proxy ends exactly once, in finish(): the upstream call is cancelled if still running,
+ *      the slot released, the client side finished, the proxy freed.
+ * The client leaving at any point cancels the upstream call (on_client_close → finish). */
+#include "api/openai.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "api/gateway.h"
+#include "backend/backend.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/record.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "http/sse.h"
+
+#define MAX_CANDIDATES 16
+#define RESP_MAX (64u << 20)       /* largest non-streamed upstream answer we buffer */
+#define STREAM_HIGH_WATER (256u << 10) /* client output bytes that pause the upstream */
+#define UPSTREAM_BODY_MAX (64u << 20)
+
+enum endpoint { EP_CHAT, EP_COMPLETIONS, EP_EMBEDDINGS };
+
+static const char *
+endpoint_suffix(enum endpoint e)
+{
+    switch (e) {
+    case EP_CHAT:
+        return "/chat/completions";
+    case EP_COMPLETIONS:
+        return "/completions";
+    default:
+        return "/embeddings";
+    }
+}
+
+static const char *
+endpoint_name(enum endpoint e)
+{
+    switch (e) {
+    case EP_CHAT:
+        return "chat";
+    case EP_COMPLETIONS:
+        return "completions";
+    default:
+        return "embeddings";
+    }
+}
+
+struct proxy {
+    struct worker *w;            /* owning worker */
+    struct http_req *req;        /* client request; NULL once finished */
+    cJSON *body;                 /* parsed request body, owned */
+    enum endpoint ep;            /* which endpoint */
+    bool stream;                 /* client asked for a stream */
+    struct model_target cand[MAX_CANDIDATES]; /* ordered candidates */
+    size_t ncand;                /* entries in cand */
+    size_t next;                 /* next candidate to try */
+    int attempts;                /* upstream attempts started */
+    int cur;                     /* backend index of the running attempt, -1 none */
+    bool holding_slot;           /* cur's in-flight slot is taken */
+    struct http_call *call;      /* running upstream call or NULL */
+    char *up_body;               /* serialized body for the current attempt, owned */
+    char url[1024];              /* upstream URL of the current attempt */
+    const char *hdrs[6];         /* upstream headers, NULL-terminated */
+    char reqid_hdr[64];          /* "x-request-id: ..." */
+    int up_status;               /* upstream status of the current attempt */
+    char up_ctype[128];          /* upstream content type */
+    bool retry_pending;          /* current attempt was aborted to retry */
+    bool relaying;               /* a stream reply has started to the client */
+    bool paused;                 /* upstream paused for client backpressure */
+    struct buf resp;             /* buffered non-stream answer */
+    struct sse_parser sse;       /* splits a relayed stream into events */
+    struct buf out;              /* events to write to the client from one upstream read */
+    bool strip_usage;            /* we added stream_options.include_usage: drop the usage chunk */
+    bool saw_done;               /* the stream's data: [DONE] arrived */
+    struct event *timer;         /* first-byte or idle timer */
+    int64_t t_start;             /* monotonic start */
+    int64_t t_first;             /* first upstream body byte, 0 before */
+    struct hg_err last_err;      /* error to send if no attempt succeeds */
+    char reqid[40];              /* request id */
+    struct req_record rec;       /* what gets recorded when the request ends */
+};
+
+static void start_attempt(struct proxy *p);
+static void finish(struct proxy *p, int status);
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static void
+send_error(struct http_req *req, const struct hg_err *e, const char *reqid)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    hg_err_json(e, &b);
+    if (reqid)
+        http_req_set_header(req, "x-request-id", reqid);
+    http_req_send(req, e->status ? e->status : 500, "application/json", b.p, b.len);
+    buf_cleanup(&b);
+}
+
+static void
+reply_error(struct http_req *req, int status, const char *type, const char *code, const char *msg)
+{
+    struct hg_err e;
+    hg_err_set(&e, status, type, code, "%s", msg);
+    send_error(req, &e, NULL);
+}
+
+static void
+make_reqid(struct worker *w, struct http_req *req, char *out, size_t outlen)
+{
+    const char *in = http_req_header(req, "x-request-id");
+    if (in) {
+        size_t n = strlen(in);
+        bool ok = n > 0 && n < outlen && n <= 64;
+        for (size_t i = 0; ok && i < n; i++) {
+            char c = in[i];
+            ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 c == '-' || c == '_' || c == '.';
+        }
+        if (ok) {
+            memcpy(out, in, n + 1);
+            return;
+        }
+    }
+    /* xorshift64*: ids need to be unique, not secret */
+    uint64_t x = w->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    w->rng = x;
+    uint64_t y = x * 0x2545F4914F6CDD1DULL;
+    snprintf(out, outlen, "hg-%016llx%04x", (unsigned long long)y, (unsigned)(x >> 48));
+}
+
+/* ---- finishing ---------------------------------------------------------------------------- */
+
+static void
+stop_timer(struct proxy *p)
+{
+    if (p->timer)
+        evtimer_del(p->timer);
+}
+
+static void
+release_slot(struct proxy *p)
+{
+    if (p->holding_slot) {
+        backend_release(&p->w->gw->backends.b[p->cur]);
+        p->holding_slot = false;
+    }
+}
+
+static void
+proxy_free(struct proxy *p)
+{
+    if (p->timer)
+        event_free(p->timer);
+    cJSON_Delete(p->body);
+    if (p->up_body) {
+        secure_zero(p->up_body, strlen(p->up_body));
+        free(p->up_body);
+    }
+    buf_cleanup(&p->resp);
+    buf_cleanup(&p->out);
+    sse_parser_cleanup(&p->sse);
+    free(p);
+}
+
+/* Ends the request: cancel upstream, release, record, free. The client side must already be
+ * finished (p->req == NULL) or is aborted here. */
+static void
+finish(struct proxy *p, int status)
+{
+    stop_timer(p);
+    if (p->call) {
+        http_call_cancel(p->call);
+        p->call = NULL;
+    }
+    release_slot(p);
+    if (p->req) {
+        http_req_abort(p->req);
+        p->req = NULL;
+    }
+    p->rec.status = status;
+    p->rec.attempts = p->attempts;
+    p->rec.total_us = clock_mono_us() - p->t_start;
+    if (p->t_first)
+        p->rec.ttft_us = p->t_first - p->t_start;
+    proxy_free(p);
+}
+
+static void
+set_route_headers(struct proxy *p)
+{
+    const struct backend_rt *b = &p->w->gw->backends.b[p->cur];
+    http_req_set_header(p->req, "x-hybridgate-backend", b->conf->name);
+    http_req_set_header(p->req, "x-request-id", p->reqid);
+}
+
+/* Sends the error in p->last_err (no attempt produced an answer) and ends. */
+static void
+fail_with(struct proxy *p, const struct hg_err *e)
+{
+    if (p->req) {
+        if (p->cur >= 0)
+            http_req_set_header(p->req, "x-hybridgate-backend",
+                                p->w->gw->backends.b[p->cur].conf->name);
+        send_error(p->req, e, p->reqid);
+        p->req = NULL;
+    }
+    finish(p, e->status);
+}
+
+/* A stream that already started cannot change status: tell the client in-band with an SSE error
+ * event and end it without [DONE], so no client mistakes it for a complete answer. */
+static void
+fail_stream(struct proxy *p, const char *msg, const char *code)
+{
+    if (p->req) {
+        struct hg_err e;
+        struct buf b;
+        hg_err_set(&e, 502, HG_ERR_UPSTREAM, code, "%s", msg);
+        buf_init(&b, 4096);
+        buf_appends(&b, "data: ");
+        hg_err_json(&e, &b);
+        buf_appends(&b, "\n\n");
+        http_req_write(p->req, b.p, b.len);
+        buf_cleanup(&b);
+        http_req_end(p->req);
+        p->req = NULL;
+    }
+    snprintf(p->rec.error, sizeof(p->rec.error), "%s", code);
+    finish(p, 502);
+}
+
+/* ---- timers ------------------------------------------------------------------------------- */
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *p = arg;
+    (void)fd;
+    (void)what;
+    if (p->call) {
+        http_call_cancel(p->call);
+        p->call = NULL;
+    }
+    if (p->cur >= 0)
+        backend_report(&p->w->gw->backends.b[p->cur], false);
+    if (p->relaying) {
+        fail_stream(p, "upstream stream idle timeout: no data within idle_timeout", "idle_timeout");
+        return;
+    }
+    struct hg_err e;
+    hg_err_set(&e, 504, HG_ERR_TIMEOUT, "upstream_timeout",
+               "upstream '%s' did not answer within first_byte_timeout (%ld ms)",
+               p->w->gw->backends.b[p->cur].conf->name, p->w->gw->cfg->first_byte_timeout_ms);
+    snprintf(p->rec.error, sizeof(p->rec.error), "first_byte_timeout");
+    fail_with(p, &e);
+}
+
+static void
+arm_timer(struct proxy *p, long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (p->timer == NULL)
+        p->timer = evtimer_new(p->w->base, on_timer, p);
+    evtimer_add(p->timer, &tv);
+}
+
+/* ---- usage -------------------------------------------------------------------------------- */
+
+/* Reads usage.prompt_tokens / completion_tokens from a response object into the record.
+ * Returns true when a usage object was present. */
+static bool
+take_usage(struct proxy *p, const cJSON *j)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "usage");
+    if (!cJSON_IsObject(u))
+        return false;
+    p->rec.input_tokens = (int64_t)json_get_num(u, "prompt_tokens", 0);
+    p->rec.output_tokens = (int64_t)json_get_num(u, "completion_tokens", 0);
+    return true;
+}
+
+static void
+usage_from_body(struct proxy *p, const char *b, size_t n)
+{
+    if (n == 0 || memmem(b, n, "\"usage\"", 7) == NULL)
+        return;
+    cJSON *j = json_parse(b, n);
+    if (j) {
+        take_usage(p, j);
+        cJSON_Delete(j);
+    }
+}
+
+/* One relayed SSE event: note usage and [DONE]; drop the usage-only chunk the client did not ask
+ * for; pass everything else through byte for byte. */
+static int
+on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void *arg)
+{
+    struct proxy *p = arg;
+    if (dlen == 6 && memcmp(data, "[DONE]", 6) == 0)
+        p->saw_done = true;
+    else if (dlen > 8 && memmem(data, dlen, "\"usage\"", 7) != NULL) {
+        cJSON *j = json_parse(data, dlen);
+        if (j) {
+            bool has = take_usage(p, j);
+            const cJSON *ch = cJSON_GetObjectItemCaseSensitive(j, "choices");
+            bool usage_only = has && cJSON_IsArray(ch) && cJSON_GetArraySize(ch) == 0;
+            cJSON_Delete(j);
+            if (usage_only && p->strip_usage)
+                return 0;
+        }
+    }
+    if (buf_append(&p->out, raw, rawlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* Asks a streaming upstream for a final usage chunk, remembering whether the client wanted it. */
+static void
+request_stream_usage(struct proxy *p)
+{
+    if (!p->stream || p->ep == EP_EMBEDDINGS)
+        return;
+    cJSON *so = cJSON_GetObjectItemCaseSensitive(p->body, "stream_options");
+    if (cJSON_IsObject(so)) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")))
+            return;
+        cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
+        cJSON_AddTrueToObject(so, "include_usage");
+    } else {
+        cJSON_DeleteItemFromObjectCaseSensitive(p->body, "stream_options");
+        so = cJSON_AddObjectToObject(p->body, "stream_options");
+        cJSON_AddTrueToObject(so, "include_usage");
+    }
+    p->strip_usage = true;
+}
+
+/* ---- upstream callbacks ------------------------------------------------------------------- */
+
+static bool
+retryable_status(int s)
+{
+    return s == 429 || s >= 500;
+}
+
+static bool
+can_retry(const struct proxy *p)
+{
+    return p->next < p->ncand && p->attempts <= p->w->gw->cfg->max_retries;
+}
+
+static int
+on_up_head(struct http_call *c, int status, const char *ctype, void *arg)
+{
+    struct proxy *p = arg;
+    (void)c;
+    p->up_status = status;
+    snprintf(p->up_ctype, sizeof(p->up_ctype), "%s", ctype && *ctype ? ctype : "application/json");
+    stop_timer(p);
+    struct backend_rt *b = &p->w->gw->backends.b[p->cur];
+    backend_report(b, status < 500);
+    if (retryable_status(status) && can_retry(p)) {
+        p->retry_pending = true;
+        return -1; /* on_up_done starts the next attempt, outside curl's callbacks */
+    }
+    if (p->stream && status == 200 && strncmp(p->up_ctype, "text/event-stream", 17) == 0) {
+        set_route_headers(p);
+        http_req_set_header(p->req, "Cache-Control", "no-cache");
+        http_req_start(p->req, 200, p->up_ctype);
+        p->relaying = true;
+        arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
+    }
+    return 0;
+}
+
+static int
+on_up_data(struct http_call *c, const char *d, size_t n, void *arg)
+{
+    struct proxy *p = arg;
+    (void)c;
+    if (p->t_first == 0)
+        p->t_first = clock_mono_us();
+    if (p->relaying) {
+        arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
+        buf_reset(&p->out);
+        if (sse_feed(&p->sse, d, n, on_sse_event, p) < 0)
+            return -1; /* malformed: an event larger than the cap */
+        if (p->out.len == 0)
+            return 0;
+        size_t pending = http_req_write(p->req, p->out.p, p->out.len);
+        if (pending > STREAM_HIGH_WATER) {
+            p->paused = true;
+            return 1;
+        }
+        return 0;
+    }
+    if (buf_append(&p->resp, d, n) < 0)
+        return -1;
+    return 0;
+}
+
+static void
+on_client_flush(struct http_req *req, void *arg)
+{
+    struct proxy *p = arg;
+    (void)req;
+    if (p->paused && p->call) {
+        p->paused = false;
+        http_call_resume(p->call);
+    }
+}
+
+static void
+on_up_done(struct http_call *c, const char *errstr, void *arg)
+{
+    struct proxy *p = arg;
+    (void)c;
+    p->call = NULL;
+    stop_timer(p);
+    release_slot(p);
+    struct backend_rt *b = &p->w->gw->backends.b[p->cur];
+    if (p->retry_pending) {
+        p->retry_pending = false;
+        hg_err_set(&p->last_err, p->up_status == 429 ? 429 : 502, HG_ERR_UPSTREAM,
+                   "upstream_error", "upstream '%s' answered %d", b->conf->name, p->up_status);
+        start_attempt(p);
+        return;
+    }
+    if (p->relaying) {
+        if (errstr || !p->saw_done) {
+            backend_report(b, false);
+            fail_stream(p,
+                        errstr ? "upstream stream broke before it was complete"
+                               : "upstream stream ended without data: [DONE]",
+                        "upstream_stream_broken");
+            return;
+        }
+        http_req_end(p->req);
+        p->req = NULL;
+        finish(p, 200);
+        return;
+    }
+    if (errstr == NULL) {
+        if (p->up_status == 200)
+            usage_from_body(p, p->resp.p, p->resp.len);
+        set_route_headers(p);
+        http_req_send(p->req, p->up_status, p->up_ctype, p->resp.p ? p->resp.p : "",
+                      p->resp.len);
+        p->req = NULL;
+        finish(p, p->up_status);
+        return;
+    }
+    /* failed before anything reached the client */
+    bool before_head = p->up_status == 0;
+    if (errstr == HTTP_CALL_ERR_ABORTED && p->resp.len >= RESP_MAX) {
+        struct hg_err e;
+        hg_err_set(&e, 502, HG_ERR_UPSTREAM, "upstream_too_large",
+                   "upstream '%s' answer is larger than %u bytes", b->conf->name, RESP_MAX);
+        fail_with(p, &e);
+        return;
+    }
+    backend_report(b, false);
+    if (errstr == HTTP_CALL_ERR_TIMEOUT && !before_head) {
+        struct hg_err e;
+        hg_err_set(&e, 504, HG_ERR_TIMEOUT, "upstream_timeout",
+                   "upstream '%s' did not finish within total_timeout (%ld ms)", b->conf->name,
+                   p->w->gw->cfg->total_timeout_ms);
+        fail_with(p, &e);
+        return;
+    }
+    if (errstr == HTTP_CALL_ERR_TIMEOUT) {
+        hg_err_set(&p->last_err, 504, HG_ERR_TIMEOUT, "upstream_timeout",
+                   "upstream '%s' timed out: %s", b->conf->name, errstr);
+    } else {
+        hg_err_set(&p->last_err, 502, HG_ERR_UPSTREAM, "upstream_unreachable", "upstream '%s': %s",
+                   b->conf->name, errstr);
+    }
+    if (before_head && errstr != HTTP_CALL_ERR_TLS && can_retry(p)) {
+        start_attempt(p);
+        return;
+    }
+    fail_with(p, &p->last_err);
+}
+
+/* ---- attempts ----------------------------------------------------------------------------- */
+
+static void
+start_attempt(struct proxy *p)
+{
+    struct gateway *gw = p->w->gw;
+    const struct config *cfg = gw->cfg;
+
+    p->cur = -1;
+    while (p->next < p->ncand) {
+        const struct model_target *t = &p->cand[p->next++];
+        struct backend_rt *b = &gw->backends.b[t->backend];
+        if (!backend_acquire(b)) {
+            if (p->last_err.status == 0)
+                hg_err_set(&p->last_err, 503, HG_ERR_UNAVAILABLE, "backend_saturated",
+                           "backend '%s' is at max_concurrency (%d)", b->conf->name,
+                           b->conf->max_concurrency);
+            continue;
+        }
+        p->cur = t->backend;
+        p->holding_slot = true;
+        cJSON_ReplaceItemInObjectCaseSensitive(p->body, "model", cJSON_CreateString(t->model));
+        snprintf(p->rec.model, sizeof(p->rec.model), "%s", t->model);
+        break;
+    }
+    if (p->cur < 0) {
+        if (p->last_err.status == 0)
+            hg_err_set(&p->last_err, 503, HG_ERR_UNAVAILABLE, "no_backend",
+                       "no backend is available for model '%s'", p->rec.requested_model);
+        fail_with(p, &p->last_err);
+        return;
+    }
+    struct backend_rt *b = &gw->backends.b[p->cur];
+    snprintf(p->rec.backend, sizeof(p->rec.backend), "%s", b->conf->name);
+    snprintf(p->rec.backend_kind, sizeof(p->rec.backend_kind), "%s",
+             backend_kind_name(b->conf->kind));
+    if (p->up_body) {
+        secure_zero(p->up_body, strlen(p->up_body));
+        free(p->up_body);
+    }
+    p->up_body = cJSON_PrintUnformatted(p->body);
+    if (p->up_body == NULL) {
+        struct hg_err e;
+        hg_err_set(&e, 500, HG_ERR_SERVER, NULL, "could not serialize the request");
+        fail_with(p, &e);
+        return;
+    }
+    backend_url(b, endpoint_suffix(p->ep), p->url, sizeof(p->url));
+    size_t h = 0;
+    p->hdrs[h++] = "Content-Type: application/json";
+    if (b->auth_header[0])
+        p->hdrs[h++] = b->auth_header;
+    p->hdrs[h++] = p->reqid_hdr;
+    if (p->stream)
+        p->hdrs[h++] = "Accept: text/event-stream";
+    p->hdrs[h] = NULL;
+    struct http_call_opts o = {
+        .method = "POST",
+        .url = p->url,
+        .headers = p->hdrs,
+        .body = p->up_body,
+        .body_len = strlen(p->up_body),
+        .connect_timeout_ms = cfg->connect_timeout_ms,
+        .total_timeout_ms = p->stream ? 0 : cfg->total_timeout_ms,
+        .ca_file = b->conf->ca_file,
+    };
+    p->up_status = 0;
+    p->resp.len = 0;
+    p->attempts++;
+    p->call = http_call_start(p->w->cl, &o, on_up_head, on_up_data, on_up_done, p);
+    arm_timer(p, cfg->first_byte_timeout_ms);
+}
+
+static void
+on_client_close(struct http_req *req, void *arg)
+{
+    struct proxy *p = arg;
+    (void)req;
+    snprintf(p->rec.error, sizeof(p->rec.error), "client_closed");
+    finish(p, 499); /* aborts the req, cancels the upstream call */
+}
+
+/* ---- endpoints ---------------------------------------------------------------------------- */
+
+static void
+handle_models(struct worker *w, struct http_req *req)
+{
+    const struct config *cfg = w->gw->cfg;
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    buf_appends(&b, "{\"object\":\"list\",\"data\":[");
+    bool first = true;
+    for (size_t i = 0; i < cfg->nbackends; i++) {
+        const struct backend_conf *bc = &cfg->backends[i];
+        for (size_t m = 0; m < bc->nmodels; m++) {
+            bool dup = false;
+            for (size_t j = 0; j < i && !dup; j++)
+                dup = config_backend_serves(&cfg->backends[j], bc->models[m]);
+            if (dup)
+                continue;
+            buf_appends(&b, first ? "{\"id\":" : ",{\"id\":");
+            buf_append_json_str(&b, bc->models[m], strlen(bc->models[m]));
+            buf_appends(&b, ",\"object\":\"model\",\"created\":0,\"owned_by\":");
+            buf_append_json_str(&b, bc->name, strlen(bc->name));
+            buf_appends(&b, "}");
+            first = false;
+        }
+    }
+    for (size_t i = 0; i < cfg->naliases; i++) {
+        const struct alias_conf *a = &cfg->aliases[i];
+        buf_appends(&b, first ? "{\"id\":" : ",{\"id\":");
+        buf_append_json_str(&b, a->name, strlen(a->name));
+        buf_appends(&b, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"hybridgate\"}");
+        first = false;
+    }
+    buf_appends(&b, "]}");
+    http_req_send(req, 200, "application/json", b.p, b.len);
+    buf_cleanup(&b);
+}
+
+static void
+handle_ready(struct worker *w, struct http_req *req, bool ready_check)
+{
+    struct gateway *gw = w->gw;
+    if (ready_check && atomic_load(&gw->draining)) {
+        http_req_send(req, 503, "application/json", "{\"status\":\"draining\"}", 21);
+        return;
+    }
+    if (ready_check && !backend_set_any_ready(&gw->backends)) {
+        const char *m = "{\"status\":\"not ready\",\"reason\":\"no backend is healthy yet\"}";
+        http_req_send(req, 503, "application/json", m, strlen(m));
+        return;
+    }
+    http_req_send(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+}
+
+static int
+validate(const cJSON *body, enum endpoint ep, bool *stream, struct hg_err *e)
+{
+    if (!cJSON_IsObject(body))
+        return hg_err_set(e, 400, HG_ERR_INVALID, "invalid_body",
+                          "the request body must be a JSON object");
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(body, "model");
+    if (!cJSON_IsString(model) || model->valuestring[0] == '\0')
+        return hg_err_set(e, 400, HG_ERR_INVALID, "missing_model",
+                          "you must provide a model parameter (a non-empty string)");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(body, "stream");
+    if (st && !cJSON_IsBool(st) && !cJSON_IsNull(st))
+        return hg_err_set(e, 400, HG_ERR_INVALID, "invalid_stream", "'stream' must be a boolean");
+    *stream = cJSON_IsTrue(st);
+    switch (ep) {
+    case EP_CHAT: {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "messages");
+        if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) == 0)
+            return hg_err_set(e, 400, HG_ERR_INVALID, "missing_messages",
+                              "'messages' must be a non-empty array");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, m)
+        {
+            if (!cJSON_IsObject(it) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "role")))
+                return hg_err_set(e, 400, HG_ERR_INVALID, "invalid_messages",
+                                  "each message must be an object with a string 'role'");
+        }
+        break;
+    }
+    case EP_COMPLETIONS:
+        if (cJSON_GetObjectItemCaseSensitive(body, "prompt") == NULL)
+            return hg_err_set(e, 400, HG_ERR_INVALID, "missing_prompt",
+                              "you must provide a 'prompt'");
+        break;
+    case EP_EMBEDDINGS:
+        if (cJSON_GetObjectItemCaseSensitive(body, "input") == NULL)
+            return hg_err_set(e, 400, HG_ERR_INVALID, "missing_input",
+                              "you must provide an 'input'");
+        if (*stream)
+            return hg_err_set(e, 400, HG_ERR_INVALID, "invalid_stream",
+                              "embeddings cannot be streamed");
+        break;
+    }
+    return 0;
+}
+
+static void
+handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep)
+{
+    struct gateway *gw = w->gw;
+    struct hg_err e = {0};
+    size_t len;
+    const char *raw = http_req_body(req, &len);
+    struct proxy *p = xcalloc(1, sizeof(*p));
+
+    p->w = w;
+    p->req = req;
+    p->ep = ep;
+    p->cur = -1;
+    p->t_start = clock_mono_us();
+    p->rec.ts_us = clock_wall_us();
+    buf_init(&p->resp, RESP_MAX);
+    buf_init(&p->out, RESP_MAX);
+    sse_parser_init(&p->sse, 4u << 20);
+    make_reqid(w, req, p->reqid, sizeof(p->reqid));
+    snprintf(p->reqid_hdr, sizeof(p->reqid_hdr), "x-request-id: %s", p->reqid);
+    snprintf(p->rec.request_id, sizeof(p->rec.request_id), "%s", p->reqid);
+    snprintf(p->rec.endpoint, sizeof(p->rec.endpoint), "%s", endpoint_name(ep));
+
+    p->body = json_parse(raw, len);
+    if (p->body == NULL) {
+        hg_err_set(&e, 400, HG_ERR_INVALID, "invalid_json",
+                   "could not parse the JSON body of your request");
+        goto reject;
+    }
+    if (validate(p->body, ep, &p->stream, &e) < 0)
+        goto reject;
+    p->rec.stream = p->stream;
+    const char *model = json_get_str(p->body, "model");
+    snprintf(p->rec.requested_model, sizeof(p->rec.requested_model), "%s", model);
+    p->ncand = config_resolve_model(gw->cfg, model, p->cand, MAX_CANDIDATES);
+    if (p->ncand == 0) {
+        hg_err_set(&e, 404, HG_ERR_INVALID, "model_not_found",
+                   "the model '%.200s' does not exist on this gateway", model);
+        goto reject;
+    }
+    backend_order(&gw->backends, p->cand, p->ncand);
+    request_stream_usage(p);
+    http_req_set_callbacks(req, on_client_close, on_client_flush, p);
+    start_attempt(p);
+    return;
+reject:
+    send_error(req, &e, p->reqid);
+    p->req = NULL;
+    finish(p, e.status);
+}
+
+void
+api_handle(struct http_req *req, void *arg)
+{
+    struct worker *w = arg;
+    int est = http_req_error_status(req);
+    if (est) {
+        if (est == 413)
+            reply_error(req, 413, HG_ERR_INVALID, "request_too_large",
+                        "the request body is larger than body_limit");
+        else
+            reply_error(req, est, HG_ERR_INVALID, "bad_request", "malformed HTTP request");
+        return;
+    }
+    const char *m = http_req_method(req);
+    const char *path = http_req_path(req);
+    bool post = strcmp(m, "POST") == 0;
+    bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+
+    if (post && !strcmp(path, "/v1/chat/completions"))
+        handle_proxy(w, req, EP_CHAT);
+    else if (post && !strcmp(path, "/v1/completions"))
+        handle_proxy(w, req, EP_COMPLETIONS);
+    else if (post && !strcmp(path, "/v1/embeddings"))
+        handle_proxy(w, req, EP_EMBEDDINGS);
+    else if (get && !strcmp(path, "/v1/models"))
+        handle_models(w, req);
+    else if (get && !strcmp(path, "/healthz"))
+        handle_ready(w, req, false);
+    else if (get && !strcmp(path, "/readyz"))
+        handle_ready(w, req, true);
+    else if (!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/v1/completions") ||
+             !strcmp(path, "/v1/embeddings") || !strcmp(path, "/v1/models"))
+        reply_error(req, 405, HG_ERR_INVALID, "method_not_allowed",
+                    "this method is not allowed on this path");
+    else
+        reply_error(req, 404, HG_ERR_NOT_FOUND, "unknown_url", "unknown URL path");
+}
