@@ -3,8 +3,13 @@
  * files come from web/, embedded by scripts/embed.sh into build/gen/web_assets.c. */
 #include "api/admin.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
+#include "backend/backend.h"
+#include "core/clock.h"
+#include "http/server.h"
+#include "metrics/accesslog.h"
 #include "metrics/metrics.h"
 
 struct web_asset {
@@ -263,4 +268,84 @@ admin_reply_cleanup(struct admin_reply *rep)
     buf_cleanup(&rep->owned);
     rep->body = NULL;
     rep->len = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Gateway glue                                                                                */
+
+/* Scrape-time pull: backend health and in-flight counts live in the backend room's shared
+ * atomics; copying them here keeps one source of truth. */
+static void
+pull_backends(void *ctx, struct metrics_registry *reg)
+{
+    const struct admin *a = ctx;
+    const struct backend_set *bs = a->backends;
+    for (size_t i = 0; bs && i < bs->n; i++) {
+        const struct backend_rt *b = &bs->b[i];
+        int h = atomic_load(&b->health);
+        metrics_set_backend_up(reg, (int)i, h != BACKEND_HEALTH_DOWN);
+        metrics_set_backend_load(reg, (int)i, atomic_load(&b->inflight), 0);
+    }
+}
+
+int
+admin_open(struct admin *a, const struct config *cfg, const struct backend_set *backends,
+           const char *const *rules, size_t nrules, struct hg_err *err)
+{
+    struct admin_conf conf;
+    if (admin_conf_load(cfg, &conf, err) < 0)
+        return -1;
+    struct accesslog *al = accesslog_open(cfg->access_log, err);
+    if (al == NULL && err->status != 0)
+        return -1;
+    struct metrics_registry *reg = metrics_registry_new(cfg, rules, nrules);
+    admin_init(a, cfg, &conf, reg);
+    a->alog = al;
+    a->backends = backends;
+    a->owned = true;
+    metrics_set_accesslog(reg, al);
+    metrics_set_pull(reg, pull_backends, a);
+    return 0;
+}
+
+void
+admin_worker_init(struct admin *a, struct admin_worker *aw)
+{
+    aw->shard = metrics_shard_new(a->metrics);
+    aw->alog = accesslog_queue_new(a->alog);
+}
+
+void
+admin_request_done(struct admin_worker *aw, const struct req_record *rec)
+{
+    if (aw->shard)
+        metrics_record(aw->shard, rec);
+    accesslog_push(aw->alog, rec);
+}
+
+void
+admin_serve(struct admin *a, struct http_req *req)
+{
+    struct admin_reply rep;
+    admin_handle(a, http_req_method(req), http_req_path(req),
+                 http_req_header(req, "Authorization"), http_req_header(req, "X-Admin-Key"),
+                 clock_wall_us(), &rep);
+    for (size_t i = 0; i < rep.nheaders; i++)
+        http_req_set_header(req, rep.headers[i].name, rep.headers[i].value);
+    http_req_send(req, rep.status, rep.ctype, rep.body, rep.len);
+    admin_reply_cleanup(&rep);
+}
+
+void
+admin_close(struct admin *a)
+{
+    if (!a->owned)
+        return;
+    /* The registry's pull hook reads the access log's counters: unhook before closing it. */
+    metrics_set_accesslog(a->metrics, NULL);
+    accesslog_close(a->alog);
+    a->alog = NULL;
+    metrics_registry_free(a->metrics);
+    a->metrics = NULL;
+    a->owned = false;
 }

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "api/admin.h"
 #include "backend/backend.h"
 #include "core/config.h"
 
@@ -24,6 +25,7 @@ struct gateway {
     int nworkers;              /* entries */
     atomic_bool draining;      /* SIGTERM received */
     int64_t started_us;        /* monotonic start time */
+    struct admin admin;        /* metrics registry, access log, /metrics /admin /ui */
 };
 
 struct worker {
@@ -37,6 +39,7 @@ struct worker {
     struct event *drain_timer; /* checks whether in-flight work has finished */
     int64_t drain_deadline_us; /* monotonic deadline of the drain */
     uint64_t rng;              /* request-id generator state */
+    struct admin_worker admin; /* this thread's metrics shard and access-log queue */
 };
 
 /* Runs the gateway until SIGTERM/SIGINT, then drains. Returns the process exit status. */

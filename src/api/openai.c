@@ -32,6 +32,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "http/sse.h"
+#include "metrics/metrics.h"
 
 #define MAX_CANDIDATES 16
 #define RESP_MAX (64u << 20)       /* largest non-streamed upstream answer we buffer */
@@ -207,6 +208,7 @@ finish(struct proxy *p, int status)
     p->rec.total_us = clock_mono_us() - p->t_start;
     if (p->t_first)
         p->rec.ttft_us = p->t_first - p->t_start;
+    admin_request_done(&p->w->admin, &p->rec);
     proxy_free(p);
 }
 
@@ -514,6 +516,7 @@ start_attempt(struct proxy *p)
 {
     struct gateway *gw = p->w->gw;
     const struct config *cfg = gw->cfg;
+    int prev = p->attempts ? p->cur : -1; /* the backend of the attempt that just failed */
 
     p->cur = -1;
     while (p->next < p->ncand) {
@@ -539,6 +542,10 @@ start_attempt(struct proxy *p)
         fail_with(p, &p->last_err);
         return;
     }
+    if (prev >= 0 && prev == p->cur)
+        metrics_retry(p->w->admin.shard, prev);
+    else if (prev >= 0)
+        metrics_failover(p->w->admin.shard, prev);
     struct backend_rt *b = &gw->backends.b[p->cur];
     snprintf(p->rec.backend, sizeof(p->rec.backend), "%s", b->conf->name);
     snprintf(p->rec.backend_kind, sizeof(p->rec.backend_kind), "%s",
@@ -755,6 +762,10 @@ api_handle(struct http_req *req, void *arg)
     }
     const char *m = http_req_method(req);
     const char *path = http_req_path(req);
+    if (admin_owns_path(path)) {
+        admin_serve(&w->gw->admin, req);
+        return;
+    }
     bool post = strcmp(m, "POST") == 0;
     bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 

@@ -145,6 +145,8 @@ struct metrics_registry {
     int64_t *global;           /* ncells cells for SRC_GLOBAL metrics (atomic access) */
     pthread_mutex_t lock;      /* protects the shard list and the pull callbacks */
     struct metrics_shard *shards; /* every shard, newest first */
+    metrics_pull_cb *pull_cb;  /* called on render, or NULL */
+    void *pull_ctx;            /* its argument */
     metrics_store_stats_cb *store_cb; /* pulled on render, or NULL */
     void *store_ctx;           /* its argument */
     struct accesslog *accesslog; /* counters pulled on render, or NULL */
@@ -472,18 +474,6 @@ metrics_record(struct metrics_shard *sh, const struct req_record *rec)
 }
 
 void
-metrics_inflight_add(struct metrics_shard *sh, int backend, int delta)
-{
-    cell_add(cell(sh, METRIC_IN_FLIGHT, backend_ix_slot(sh->reg, backend)), delta);
-}
-
-void
-metrics_queued_add(struct metrics_shard *sh, int backend, int delta)
-{
-    cell_add(cell(sh, METRIC_QUEUED, backend_ix_slot(sh->reg, backend)), delta);
-}
-
-void
 metrics_retry(struct metrics_shard *sh, int backend)
 {
     cell_add(cell(sh, METRIC_RETRIES, backend_ix_slot(sh->reg, backend)), 1);
@@ -524,6 +514,25 @@ metrics_set_backend_up(struct metrics_registry *reg, int backend, bool up)
 }
 
 void
+metrics_set_backend_load(struct metrics_registry *reg, int backend, int64_t in_flight,
+                         int64_t queued)
+{
+    if (backend < 0 || (size_t)backend >= reg->nbackends)
+        return;
+    cell_set(&reg->global[reg->off[METRIC_IN_FLIGHT] + (size_t)backend], in_flight);
+    cell_set(&reg->global[reg->off[METRIC_QUEUED] + (size_t)backend], queued);
+}
+
+void
+metrics_set_pull(struct metrics_registry *reg, metrics_pull_cb *cb, void *ctx)
+{
+    pthread_mutex_lock(&reg->lock);
+    reg->pull_cb = cb;
+    reg->pull_ctx = ctx;
+    pthread_mutex_unlock(&reg->lock);
+}
+
+void
 metrics_set_store_stats(struct metrics_registry *reg, metrics_store_stats_cb *cb, void *ctx)
 {
     pthread_mutex_lock(&reg->lock);
@@ -560,6 +569,8 @@ metrics_set_cost_baseline(struct metrics_registry *reg, int64_t today_micro_usd,
 static void
 sum_cells(struct metrics_registry *reg, int64_t *sum)
 {
+    if (reg->pull_cb)
+        reg->pull_cb(reg->pull_ctx, reg);
     if (reg->store_cb) {
         uint64_t w = 0;
         uint64_t d = 0;

@@ -8,7 +8,7 @@
  *      names are copied; backend API keys are never read).
  *   2. Each worker thread, before its loop runs: shard = metrics_shard_new(reg).
  *   3. On that thread only: metrics_record() once per finished request, and the event hooks
- *      (in-flight, queued, retry, failover, invariant, drift) where the events happen.
+ *      (retry, failover, invariant, drift) where the events happen.
  *   4. From any thread: metrics_set_*() for health/circuit state, and the render functions.
  *   5. At exit, after the workers stopped: metrics_registry_free(reg) (frees the shards). */
 #ifndef HG_METRICS_METRICS_H
@@ -72,10 +72,7 @@ struct metrics_shard *metrics_shard_new(struct metrics_registry *reg);
 void metrics_record(struct metrics_shard *sh, const struct req_record *rec);
 
 /* Event hooks, owner thread only. `backend` is an index into cfg->backends; -1 or out of range
- * counts under backend="none". Gauges are deltas: +1 when a request enters the state, -1 when it
- * leaves; the shard that added must be the one that subtracts. */
-void metrics_inflight_add(struct metrics_shard *sh, int backend, int delta);
-void metrics_queued_add(struct metrics_shard *sh, int backend, int delta);
+ * counts under backend="none". */
 void metrics_retry(struct metrics_shard *sh, int backend);
 void metrics_failover(struct metrics_shard *sh, int from_backend);
 void metrics_invariant_rejected(struct metrics_shard *sh);
@@ -84,6 +81,16 @@ void metrics_model_drift(struct metrics_shard *sh, int backend);
 /* Global state, any thread (relaxed atomic stores). */
 void metrics_set_circuit_state(struct metrics_registry *reg, int backend, enum metrics_circuit st);
 void metrics_set_backend_up(struct metrics_registry *reg, int backend, bool up);
+/* In-flight and queued requests of a backend, all workers together (the backend room keeps these
+ * as shared atomics already, so they are pulled rather than counted twice). */
+void metrics_set_backend_load(struct metrics_registry *reg, int backend, int64_t in_flight,
+                              int64_t queued);
+
+/* Called at the start of every render (/metrics, /admin/stats), under the registry's lock, so
+ * state owned elsewhere (backend health, load, circuit) is fresh when read. The callback may
+ * call metrics_set_*() and nothing else of this module. cb NULL unsets. */
+typedef void metrics_pull_cb(void *ctx, struct metrics_registry *reg);
+void metrics_set_pull(struct metrics_registry *reg, metrics_pull_cb *cb, void *ctx);
 
 /* Pulled at scrape time: the usage store's counters (store_stats() fits through a 3-line
  * adapter). cb may be NULL to unset. */

@@ -37,9 +37,9 @@
       "Completion tokens reported by the upstream's usage.")                                       \
     X(COST, "cost_usd_total", COUNTER, BACKEND, NOBUCKETS, 1000000, SHARD,                         \
       "Priced cost of requests in US dollars (self-hosted backends price their own hardware).")    \
-    X(IN_FLIGHT, "in_flight_requests", GAUGE, BACKEND, NOBUCKETS, 1, SHARD,                        \
+    X(IN_FLIGHT, "in_flight_requests", GAUGE, BACKEND, NOBUCKETS, 1, GLOBAL,                       \
       "Requests currently sent to a backend and not yet finished.")                                \
-    X(QUEUED, "queued_requests", GAUGE, BACKEND, NOBUCKETS, 1, SHARD,                              \
+    X(QUEUED, "queued_requests", GAUGE, BACKEND, NOBUCKETS, 1, GLOBAL,                             \
       "Requests waiting for a backend concurrency slot.")                                          \
     X(CIRCUIT_STATE, "circuit_breaker_state", GAUGE, BACKEND, NOBUCKETS, 1, GLOBAL,                \
       "Circuit breaker state per backend: 0 closed, 1 half-open, 2 open.")                         \

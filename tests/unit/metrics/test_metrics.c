@@ -117,10 +117,8 @@ TEST(metrics, values_match_known_traffic)
     metrics_record(a, &x);
     struct req_record y = mkrec("local", "self_hosted", "no-such-rule", 200, 100);
     metrics_record(a, &y);
-    metrics_inflight_add(a, 0, 1);
-    metrics_inflight_add(b, 0, 1);
-    metrics_inflight_add(a, 0, -1);
-    metrics_queued_add(a, 1, 2);
+    metrics_set_backend_load(reg, 0, 1, 0);
+    metrics_set_backend_load(reg, 1, 0, 2);
     metrics_retry(a, 1);
     metrics_failover(b, 1);
     metrics_invariant_rejected(a);
