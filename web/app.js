@@ -200,13 +200,12 @@ function renderLatency(backends) {
   clear(svg);
   const n = Math.max(1, backends.length);
   svg.setAttribute('viewBox', `0 0 600 ${n * 28 + 4}`);
-  svg.style.height = `${n * 28 + 4}px`;
   const max = Math.max(1, ...backends.map((b) => Math.max(b.latency_avg_ms || 0, b.ttft_avg_ms || 0)));
   backends.forEach((b, i) => {
     const y = 4 + i * 28;
     const label = svgEl('text', { x: 0, y: y + 15, fill: '#8a96a3', 'font-size': 12 }, svg);
     label.textContent = b.name;
-    const w = (v) => ((v || 0) / max) * 420;
+    const w = (v) => ((v || 0) / max) * 370;
     svgEl('rect', { x: 140, y, width: w(b.latency_avg_ms), height: 10, fill: '#5b8def' }, svg);
     svgEl('rect', { x: 140, y: y + 12, width: w(b.ttft_avg_ms), height: 10, fill: '#e5a93b' }, svg);
     const v = svgEl('text', { x: 145 + w(b.latency_avg_ms), y: y + 10, fill: '#8a96a3', 'font-size': 10 }, svg);
