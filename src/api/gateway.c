@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/openai.h"
+#include "metrics/accesslog.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -173,6 +174,7 @@ worker_init(struct gateway *gw, struct worker *w, int id, struct hg_err *err)
     if (w->srv == NULL)
         return -1;
     w->cl = http_client_new(w->base);
+    admin_worker_init(&gw->admin, &w->admin);
     if (id == 0) {
         w->health_timer = event_new(w->base, -1, EV_PERSIST, on_health_tick, w);
         struct timeval tv = {0, HEALTH_TICK_MS * 1000};
@@ -242,6 +244,10 @@ gateway_run(const struct config *cfg)
         goto out;
     }
 
+    if (admin_open(&gw.admin, cfg, &gw.backends, NULL, 0, &err) < 0) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -265,6 +271,7 @@ gateway_run(const struct config *cfg)
             continue;
         if (sig == SIGHUP) {
             log_info("serve", "SIGHUP: reopening logs");
+            accesslog_reopen();
             continue;
         }
         log_info("serve", "signal %d: draining (drain_timeout=%ld ms)", sig, cfg->drain_timeout_ms);
@@ -284,6 +291,7 @@ out:
     free(gw.workers);
     store_close(gw.store); /* after the workers: writes every row they queued */
     meter_free(gw.meter);
+    admin_close(&gw.admin);
     backend_set_cleanup(&gw.backends);
     curl_global_cleanup();
     return rc;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "api/admin.h"
 #include "backend/backend.h"
 #include "core/config.h"
 
@@ -28,6 +29,7 @@ struct gateway {
     int64_t started_us;        /* monotonic start time */
     struct meter *meter;       /* prices (`prices:`), immutable while running; owned */
     struct store *store;       /* usage store (`store:`), written off the loop; owned */
+    struct admin admin;        /* metrics registry, access log, /metrics /admin /ui */
 };
 
 struct worker {
@@ -42,6 +44,7 @@ struct worker {
     int64_t drain_deadline_us; /* monotonic deadline of the drain */
     uint64_t rng;              /* request-id generator state */
     struct probe *probes[CONFIG_MAX_BACKENDS]; /* worker 0: running health probe per backend */
+    struct admin_worker admin; /* this thread's metrics shard and access-log queue */
 };
 
 /* Runs the gateway until SIGTERM/SIGINT, then drains. Returns the process exit status. */

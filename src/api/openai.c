@@ -34,6 +34,7 @@
 #include "http/sse.h"
 #include "meter/meter.h"
 #include "store/store.h"
+#include "metrics/metrics.h"
 
 #define MAX_CANDIDATES 16
 #define RESP_MAX (64u << 20)       /* largest non-streamed upstream answer we buffer */
@@ -211,6 +212,7 @@ finish(struct proxy *p, int status)
     p->rec.cost_micro_usd = meter_cost_micro_usd(p->w->gw->meter, p->rec.backend, p->rec.model,
                                                  p->rec.input_tokens, p->rec.output_tokens);
     store_put(p->w->gw->store, &p->rec); /* a copy into the writer's queue; never blocks */
+    admin_request_done(&p->w->admin, &p->rec);
     proxy_free(p);
 }
 
@@ -520,6 +522,7 @@ start_attempt(struct proxy *p)
 {
     struct gateway *gw = p->w->gw;
     const struct config *cfg = gw->cfg;
+    int prev = p->attempts ? p->cur : -1; /* the backend of the attempt that just failed */
 
     p->cur = -1;
     while (p->next < p->ncand) {
@@ -545,6 +548,10 @@ start_attempt(struct proxy *p)
         fail_with(p, &p->last_err);
         return;
     }
+    if (prev >= 0 && prev == p->cur)
+        metrics_retry(p->w->admin.shard, prev);
+    else if (prev >= 0)
+        metrics_failover(p->w->admin.shard, prev);
     struct backend_rt *b = &gw->backends.b[p->cur];
     snprintf(p->rec.backend, sizeof(p->rec.backend), "%s", b->conf->name);
     snprintf(p->rec.backend_kind, sizeof(p->rec.backend_kind), "%s",
@@ -817,6 +824,10 @@ api_handle(struct http_req *req, void *arg)
     }
     const char *m = http_req_method(req);
     const char *path = http_req_path(req);
+    if (admin_owns_path(path)) {
+        admin_serve(&w->gw->admin, req);
+        return;
+    }
     bool post = strcmp(m, "POST") == 0;
     bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 
