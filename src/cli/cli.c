@@ -8,7 +8,9 @@
 #include "api/gateway.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "report/report.h"
 #include "route/route.h"
+#include "scan/scan.h"
 
 #ifndef HG_VERSION
 #define HG_VERSION "0.1.0"
@@ -102,6 +104,8 @@ struct command {
 static const struct command commands[] = {
     {"serve", serve_main},
     {"check-config", check_config_main},
+    {"scan", scan_cli_main},
+    {"report", report_cli_main},
 };
 
 int
