@@ -76,7 +76,7 @@ static int
 option_set(struct config *cfg, const struct option *o, const char *text,
            const struct cfg_node *n, struct hg_err *err)
 {
-    char *field = (char *)cfg + o->off;
+    void *field = (char *)cfg + o->off;
     char *end = NULL;
     switch (o->type) {
     case OPT_INT: {
