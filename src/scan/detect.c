@@ -502,7 +502,7 @@ digit_pass(struct scan_scratch *ss, const char *p, size_t n)
         size_t end = parse_run(p, n, i, &r);
         if (i - ls == 2 && (ls == 0 || !is_wordc((unsigned char)p[ls - 1])))
             try_dea(ss, p, n, ls, &r);
-        else if (r.nd >= 6)
+        else if (r.nd >= 6 || (r.ng == 4 && r.sep[0] == '.'))
             classify_run(ss, p, n, &r);
         /* skip the rest of an alphanumeric token so "v2024" is not re-read mid-way */
         i = end > i ? end : i + 1;
