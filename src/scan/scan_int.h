@@ -139,6 +139,7 @@ struct scan_config {
 struct scan_dict {
     const char *blob; /* words, NUL-separated */
     uint32_t *slots;  /* offset + 1 into blob, 0 = empty; owned */
+    unsigned char *lens; /* word length per slot (words are < 255 bytes); owned */
     size_t mask;      /* slots - 1 (power of two) */
 };
 
@@ -150,7 +151,9 @@ struct scanner {
     unsigned char (*charsets)[32]; /* body charset bitmap per secret rule; owned */
     bool *rule_on;               /* per secret rule: enabled by config; owned */
     struct scan_dict first, last, places, stop; /* name dictionaries */
+    unsigned char *bloom;        /* SCAN_BLOOM_BYTES: 2-probe filter over first/last/places */
 };
+#define SCAN_BLOOM_BYTES (1u << 16)
 
 struct scan_hit {
     unsigned id;       /* pattern id */
@@ -185,6 +188,8 @@ void scan_detect(const struct scanner *s, struct scan_scratch *ss, const char *p
 /* Appends one entity; type_name NULL = scan_type_name(type). */
 void scan_emit(struct scan_scratch *ss, int type, const char *type_name, size_t start, size_t end,
                double score);
+/* FNV-1a over n bytes, shared by the dictionaries and the bloom filter. */
+uint32_t scan_word_hash(const char *w, size_t n);
 /* Dictionary lookup of n bytes. */
 bool scan_dict_has(const struct scan_dict *d, const char *w, size_t n);
 /* Context groups present within [start - before, end + after). */
