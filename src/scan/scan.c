@@ -718,7 +718,8 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
         ss->ents[k++] = *e;
     }
     ss->nents = k;
-    qsort(ss->ents, ss->nents, sizeof(*ss->ents), ent_cmp);
+    if (ss->nents > 1)
+        qsort(ss->ents, ss->nents, sizeof(*ss->ents), ent_cmp);
     /* overlap resolution: O(n * overlap depth), entities are sorted by start */
     for (size_t i = 0; i < ss->nents; i++) {
         struct scan_entity *a = &ss->ents[i];
