@@ -936,6 +936,15 @@ do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size
     case SP_CURLUSER:
         do_curluser(ss, p, n, s, e, r->name);
         return;
+    case SP_AZUREAD:
+        /* xxxdQ~…: the 4 characters before "Q~" belong to the secret, the last a digit */
+        if (s < 4 || !is_dig((unsigned char)p[s - 1]) ||
+            (s > 4 && (is_alnum((unsigned char)p[s - 5]) || p[s - 5] == '_')))
+            return;
+        for (size_t k = s - 4; k < s - 1; k++)
+            if (!(is_alnum((unsigned char)p[k]) || strchr("_~.", p[k])))
+                return;
+        break;
     case SP_NONE:
         break;
     }
@@ -956,7 +965,11 @@ do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size
         return;
     if (scan_entropy(p + e, len) < r->entropy || is_placeholder(p + e, len))
         return;
+    if (r->special == SP_AZUREAD && k < n && is_alnum((unsigned char)p[k]))
+        return;
     size_t st = (r->flags & SR_NOSPAN_PFX) ? e : s;
+    if (r->special == SP_AZUREAD)
+        st = s - 4;
     if (r->prefix[0] == ':') { /* Telegram bot token: 8-10 digit bot id before ":AA" */
         size_t b = s;
         while (b > 0 && is_dig((unsigned char)p[b - 1]) && s - b <= 10)

@@ -21,6 +21,7 @@ enum scan_special {
     SP_AUTHZ,   /* Authorization: Bearer|Basic|Token value */
     SP_BEARER,  /* "Bearer <token>" anywhere */
     SP_CURLUSER, /* curl -u / --user user:password */
+    SP_AZUREAD, /* Azure AD client secret: 3 chars, a digit, "Q~", 31-34 chars */
 };
 
 #define SR_CASELESS 0x1u  /* prefix matches in any case */
