@@ -365,7 +365,12 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
         unsigned char a[4];
         if (scan_ipv4_parse(p + r->dstart, r->end - r->dstart, a)) {
             unsigned g = ctx_before(ss, r->start, r->end);
-            double sc = scan_ipv4_is_private(a) ? 0.6 : 0.95;
+            /* private ranges and the well-known public resolvers identify nobody */
+            bool resolver = (a[0] == 8 && a[1] == 8 && (a[2] == 8 || a[2] == 4)) ||
+                            (a[0] == 1 && (a[1] == 1 || a[1] == 0) && a[2] <= 1) ||
+                            (a[0] == 9 && a[1] == 9 && a[2] == 9) ||
+                            (a[0] == 208 && a[1] == 67 && (a[2] == 222 || a[2] == 220));
+            double sc = scan_ipv4_is_private(a) || resolver ? 0.6 : 0.95;
             if (g & CTX_IP)
                 sc += 0.05;
             scan_emit(ss, SCAN_IP_ADDRESS, NULL, r->dstart, r->end, sc);
@@ -427,7 +432,8 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             sc = 0.75;
         else if (r->paren && r->sep[0] == ')' && nd <= 12)
             sc = 0.7;
-        else if (ng >= 2 && (nd <= 12 || (ng >= 4 && nd <= 14)) &&
+        else if (ng >= 2 &&
+                 (nd <= 12 || (ng >= 4 && nd <= 14) || (d[0] == '0' && d[1] == '0' && nd <= 15)) &&
                  !(ng == 2 && r->sep[0] == '.') && !thousands &&
                  !(ng == 3 && r->glen[0] == 4 && r->glen[2] <= 2)) {
             int maxg = 0;
@@ -981,6 +987,32 @@ do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size
     emit_secret(ss, r->name, st, k, 0.95);
 }
 
+/* Identifiers like "user_id_12345", "production-db-01" or "cache_key_2024" pass an entropy
+ * floor too; a key has at least one long segment mixing letters and digits (or both cases). */
+static bool
+looks_random(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && !is_alnum((unsigned char)v[i]))
+            i++;
+        size_t s = i;
+        int dig = 0, up = 0, lo = 0;
+        while (i < n && is_alnum((unsigned char)v[i])) {
+            dig += is_dig((unsigned char)v[i]);
+            up += v[i] >= 'A' && v[i] <= 'Z';
+            lo += v[i] >= 'a' && v[i] <= 'z';
+            i++;
+        }
+        size_t len = i - s;
+        if (len >= 6 && dig > 0 && (up + lo) > 0)
+            return true;
+        if (len >= 12 && up >= 2 && lo >= 2)
+            return true;
+    }
+    return false;
+}
+
 /* keyword = value: "api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x". */
 static const char *const kv_ident_stop[] = {
     "public", "tokeniz", "max_token", "tokens", "token_type", "token_url", "tokenurl", "keyword",
@@ -1134,7 +1166,7 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         if (other == 0 && (upper == 0 || lower == 0))
             return;
     } else {
-        if (h < 3.0 || vl < 10)
+        if (h < 3.0 || vl < 10 || !looks_random(v, vl))
             return;
     }
     emit_secret(ss, password ? "SECRET_PASSWORD" : "SECRET_GENERIC", vs, k, 0.85);
