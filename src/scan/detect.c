@@ -1039,6 +1039,9 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         ie++;
     if (ie - is > 80)
         return;
+    /* "${DB_PASSWORD:-x}": a variable reference with a default, not an assignment */
+    if (is > 0 && p[is - 1] == '{')
+        return;
     char ident[96];
     size_t il = ie - is < sizeof(ident) - 1 ? ie - is : sizeof(ident) - 1;
     for (size_t i = 0; i < il; i++)
@@ -1412,7 +1415,7 @@ do_street(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ct
         if (we < n && is_wordc((unsigned char)p[we]))
             return;
     }
-    if (we < n && p[we] == '.')
+    if (we < n && p[we] == '.' && c->end - c->start <= 4) /* "St.", "Ave." keep their dot */
         we++;
     /* number after: "Hochstrasse 63", "Suite 616", "Apt. 977" */
     size_t k = we;

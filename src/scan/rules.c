@@ -256,6 +256,10 @@ const struct scan_word scan_words[] = {
     {"sku", CTX_NOTPHONE, 0},
     {"case", CTX_NOTPHONE, 0},
     {"confirmation", CTX_NOTPHONE, 0},
+    {"meeting", CTX_NOTPHONE, 0},
+    {"webinar", CTX_NOTPHONE, 0},
+    {"build", CTX_NOTPHONE, 0},
+    {"version", CTX_NOTPHONE, 0},
     /* bank */
     {"account", CTX_BANK, 0},
     {"acct", CTX_BANK, 0},
