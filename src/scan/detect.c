@@ -1345,7 +1345,7 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         }
         /* the title must end right before the name ("Dr. Smith", "Mr Smith") */
         bool titled = (ss->ctx_all & CTX_TITLE) && ws[0] >= 2 &&
-                      (scan_ctx_near(ss, ws[0] - 1, ws[0] - 1, 0, 1) & CTX_TITLE);
+                      (scan_ctx_near(ss, ws[0] - 1, ws[0] - 1, 1, 1) & CTX_TITLE);
         /* most capitalised words in prose are no name and no place: one hash and a bloom
          * test reject them before any dictionary probe (measured: names pass 3x faster) */
         if (!titled && !sc_bloom_has(sc, p + ws[0], we[0] - ws[0])) {
