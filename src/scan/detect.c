@@ -1352,9 +1352,13 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             i = we[0];
             continue;
         }
+        bool s0 = scan_dict_has(&sc->stop, p + ws[0], we[0] - ws[0]);
+        if (s0 && nw == 1 && !titled) {
+            i = we[0]; /* "The", "Please", "Could": sentence openers, the common case */
+            continue;
+        }
         unsigned g = ss->nctx ? scan_ctx_near(ss, ws[0], ws[0], 24, 0) : 0;
         bool f0 = scan_dict_has(&sc->first, p + ws[0], we[0] - ws[0]);
-        bool s0 = scan_dict_has(&sc->stop, p + ws[0], we[0] - ws[0]);
         bool l1 = nw > 1 && scan_dict_has(&sc->last, p + ws[1], we[1] - ws[1]);
         bool s1 = nw > 1 && scan_dict_has(&sc->stop, p + ws[1], we[1] - ws[1]);
         bool pl0 = scan_dict_has(&sc->places, p + ws[0], we[0] - ws[0]);
