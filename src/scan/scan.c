@@ -713,6 +713,9 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
         struct scan_entity *e = &ss->ents[i];
         if (e->type < SCAN_CUSTOM && s->cfg.disabled[e->type])
             continue;
+        if (e->type == SCAN_SECRET && s->cfg.ndisabled_secrets &&
+            secret_disabled(&s->cfg, e->type_name))
+            continue;
         if (e->score < s->cfg.min_score || e->end <= e->start || allowed(&s->cfg, p, e))
             continue;
         ss->ents[k++] = *e;

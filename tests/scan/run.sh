@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Scanner acceptance tests, called by `make test`: golden outputs of `hybridgate scan` (exact
-# diff), contract checks on every golden line (one line per input, ids kept, offsets in range),
+# diff; golden/NAME.yaml, when present, is passed with -c), contract checks on every golden line (one line per input, ids kept, offsets in range),
 # then the accuracy scorer on ../shared/data/pii-dev (skipped with a note when the data is
 # missing). Exits non-zero on the first failure. Runs in a few seconds.
 set -eu
@@ -12,7 +12,12 @@ fail=0
 for in in "$here"/golden/*.jsonl; do
     exp=${in%.jsonl}.expected
     out=$(mktemp)
-    "$bin" scan < "$in" > "$out"
+    cfg=${in%.jsonl}.yaml
+    if [ -f "$cfg" ]; then
+        "$bin" scan -c "$cfg" < "$in" > "$out"
+    else
+        "$bin" scan < "$in" > "$out"
+    fi
     if ! diff -u "$exp" "$out"; then
         echo "golden: FAIL $(basename "$in")"
         fail=1
