@@ -72,8 +72,8 @@ fill(char *buf, size_t cap, int every, size_t *len)
 }
 
 static double
-best_mbps(const struct scanner *s, struct scan_scratch *ss, const char *p, size_t n,
-          size_t *nent, int *sensitive)
+best_mbps(const struct scanner *s, struct scan_scratch *ss, const char *p, size_t n, size_t *nent,
+          int *sensitive)
 {
     double best = 0;
     for (int pass = 0; pass < 5; pass++) {

@@ -76,13 +76,14 @@ ctx_before(const struct scan_scratch *ss, size_t start, size_t end)
 static bool
 is_placeholder(const char *v, size_t n)
 {
-    static const char *const marks[] = {"example", "xxxx", "XXXX", "your", "YOUR", "<", ">", "${",
-                                        "{{", "}}", "****", "....", "placeholder", "PLACEHOLDER",
-                                        "redacted", "REDACTED", "changeme", "dummy", "DUMMY",
-                                        "sample", "SAMPLE", "EXAMPLE", "Example", "0000000000",
-                                        "abcdefgh", "ABCDEFGH", "insert", "INSERT",
-                                        "replace", "REPLACE", "fake", "FAKE", "_here", "_HERE",
-                                        "%s", "$(", "process.env", "os.environ", "getenv", "Here", "HERE"};
+    static const char *const marks[] = {
+        "example",     "xxxx",        "XXXX",     "your",     "YOUR",     "<",
+        ">",           "${",          "{{",       "}}",       "****",     "....",
+        "placeholder", "PLACEHOLDER", "redacted", "REDACTED", "changeme", "dummy",
+        "DUMMY",       "sample",      "SAMPLE",   "EXAMPLE",  "Example",  "0000000000",
+        "abcdefgh",    "ABCDEFGH",    "insert",   "INSERT",   "replace",  "REPLACE",
+        "fake",        "FAKE",        "_here",    "_HERE",    "%s",       "$(",
+        "process.env", "os.environ",  "getenv",   "Here",     "HERE"};
     if (n == 0)
         return true;
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
@@ -301,7 +302,8 @@ try_iban(struct scan_scratch *ss, const char *p, size_t n, size_t i)
             buf[k++] = (char)c;
             j++;
             last = j;
-        } else if ((c == ' ' || c == '-') && k >= 4 && j + 1 < n && is_alnum((unsigned char)p[j + 1])) {
+        } else if ((c == ' ' || c == '-') && k >= 4 && j + 1 < n &&
+                   is_alnum((unsigned char)p[j + 1])) {
             j++;
         } else {
             break;
@@ -450,7 +452,8 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             size_t lim = r->end + 40 < n ? r->end + 40 : n;
             const char *nl = memchr(p + r->end, '\n', lim - r->end);
             size_t stop = nl ? (size_t)(nl - p) : lim;
-            if (stop > r->end + 1 && (scan_ctx_near(ss, r->end + 1, r->end + 1, 0, stop - r->end - 1) & CTX_STREET))
+            if (stop > r->end + 1 &&
+                (scan_ctx_near(ss, r->end + 1, r->end + 1, 0, stop - r->end - 1) & CTX_STREET))
                 sc = 0;
         }
         /* order, tracking, invoice and ISBN numbers look like phone numbers */
@@ -539,12 +542,12 @@ colon_pass(struct scan_scratch *ss, const char *p, size_t n)
         while (s > 0 && (isxdigit((unsigned char)p[s - 1]) || p[s - 1] == ':') && c - s < 45)
             s--;
         size_t e = c;
-        while (e < n && (isxdigit((unsigned char)p[e]) || p[e] == ':' || p[e] == '.') &&
-               e - s < 45)
+        while (e < n && (isxdigit((unsigned char)p[e]) || p[e] == ':' || p[e] == '.') && e - s < 45)
             e++;
         while (e > c && (p[e - 1] == '.' || p[e - 1] == ':'))
             e--;
-        if ((s > 0 && is_wordc((unsigned char)p[s - 1])) || (e < n && is_wordc((unsigned char)p[e]))) {
+        if ((s > 0 && is_wordc((unsigned char)p[s - 1])) ||
+            (e < n && is_wordc((unsigned char)p[e]))) {
             q = p + (e > c ? e : c + 1);
             continue;
         }
@@ -607,15 +610,15 @@ do_email(struct scan_scratch *ss, const char *p, size_t n, size_t at)
         return;
     double sc = 1.0;
     size_t ll = at - s;
-    static const char *const roles[] = {"noreply", "no-reply", "support", "info", "admin",
-                                        "sales", "help", "contact", "team", "hello",
-                                        "webmaster", "postmaster", "git", "abuse", "security",
-                                        "privacy", "billing", "notifications", "donotreply"};
+    static const char *const roles[] = {
+        "noreply",  "no-reply", "support", "info",          "admin",      "sales", "help",
+        "contact",  "team",     "hello",   "webmaster",     "postmaster", "git",   "abuse",
+        "security", "privacy",  "billing", "notifications", "donotreply"};
     for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++)
         if (strlen(roles[k]) == ll && !strncasecmp(roles[k], p + s, ll))
             sc = 0.5;
     static const char *const docs[] = {"example.com", "example.org", "example.net", "test.com",
-                                       "localhost", "domain.com", "email.com", "company.com"};
+                                       "localhost",   "domain.com",  "email.com",   "company.com"};
     for (size_t k = 0; k < sizeof(docs) / sizeof(docs[0]); k++)
         if (strlen(docs[k]) == e - at - 1 && !strncasecmp(docs[k], p + at + 1, e - at - 1))
             sc = 0.45;
@@ -650,7 +653,8 @@ static void
 do_url(struct scan_scratch *ss, const char *p, size_t n, size_t colon)
 {
     size_t s = colon;
-    while (s > 0 && (is_alnum((unsigned char)p[s - 1]) || strchr("+.-", p[s - 1])) && colon - s < 16)
+    while (s > 0 && (is_alnum((unsigned char)p[s - 1]) || strchr("+.-", p[s - 1])) &&
+           colon - s < 16)
         s--;
     if (s == colon || !is_alpha((unsigned char)p[s]))
         return;
@@ -676,9 +680,9 @@ do_www(struct scan_scratch *ss, const char *p, size_t n, size_t s)
 static void
 do_domain(struct scan_scratch *ss, const char *p, size_t n, size_t tld_start, size_t tld_end)
 {
-    if (tld_end < n && (is_wordc((unsigned char)p[tld_end]) || p[tld_end] == '@' ||
-                        (p[tld_end] == '.' && tld_end + 1 < n &&
-                         is_alpha((unsigned char)p[tld_end + 1]))))
+    if (tld_end < n &&
+        (is_wordc((unsigned char)p[tld_end]) || p[tld_end] == '@' ||
+         (p[tld_end] == '.' && tld_end + 1 < n && is_alpha((unsigned char)p[tld_end + 1]))))
         return;
     size_t s = tld_start;
     while (s > 0 && (is_alnum((unsigned char)p[s - 1]) || p[s - 1] == '-' || p[s - 1] == '.'))
@@ -775,10 +779,10 @@ do_putty(struct scan_scratch *ss, const char *p, size_t n, size_t s, const char 
 static bool
 is_fake_password(const char *v, size_t n)
 {
-    static const char *const fake[] = {"password", "pass", "passwd", "secret", "pwd", "user",
-                                       "username", "pw", "mypassword", "yourpassword", "pa55word",
-                                       "p@ssw0rd", "passw0rd", "test", "admin", "root", "foo",
-                                       "bar", "foobar", "letmein"};
+    static const char *const fake[] = {
+        "password", "pass",       "passwd",       "secret",   "pwd",      "user",     "username",
+        "pw",       "mypassword", "yourpassword", "pa55word", "p@ssw0rd", "passw0rd", "test",
+        "admin",    "root",       "foo",          "bar",      "foobar",   "letmein"};
     for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]); i++)
         if (strlen(fake[i]) == n && !strncasecmp(fake[i], v, n))
             return true;
@@ -826,8 +830,8 @@ do_authz(struct scan_scratch *ss, const char *p, size_t n, size_t e, bool after_
         k++;
         while (k < n && k - e < 10 && (p[k] == ' ' || p[k] == '"' || p[k] == '\''))
             k++;
-        static const char *const schemes[] = {"Bearer ", "Basic ", "Token ", "Digest ",
-                                              "token ", "bearer ", "basic ", "Bot ", "ApiKey "};
+        static const char *const schemes[] = {"Bearer ", "Basic ", "Token ", "Digest ", "token ",
+                                              "bearer ", "basic ", "Bot ",   "ApiKey "};
         for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
             if (k + strlen(schemes[i]) <= n && !strncmp(p + k, schemes[i], strlen(schemes[i]))) {
                 if (!strncasecmp(schemes[i], "bearer", 6))
@@ -857,8 +861,7 @@ do_authz(struct scan_scratch *ss, const char *p, size_t n, size_t e, bool after_
 
 /* curl -u user:password / --user "user:password" */
 static void
-do_curluser(struct scan_scratch *ss, const char *p, size_t n, size_t s, size_t e,
-            const char *name)
+do_curluser(struct scan_scratch *ss, const char *p, size_t n, size_t s, size_t e, const char *name)
 {
     if (s > 0 && p[s - 1] != ' ' && p[s - 1] != '\t')
         return;
@@ -914,8 +917,8 @@ do_jwt(struct scan_scratch *ss, const char *p, size_t n, size_t s, const char *n
 }
 
 static void
-do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n,
-          unsigned idx, size_t s, size_t e)
+do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n, unsigned idx,
+          size_t s, size_t e)
 {
     const struct scan_secret_rule *r = &scan_secret_rules[idx];
     if (!(r->flags & SR_ANYSTART) && s > 0 && is_alnum((unsigned char)p[s - 1]))
@@ -1015,19 +1018,22 @@ looks_random(const char *v, size_t n)
 
 /* keyword = value: "api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x". */
 static const char *const kv_ident_stop[] = {
-    "public", "tokeniz", "max_token", "tokens", "token_type", "token_url", "tokenurl", "keyword",
-    "keyboard", "keys", "keyid", "key_id", "author", "access_log", "accesslog", "api_version",
-    "apiversion", "api_url", "apiurl", "api_base", "apibase", "endpoint", "_url", "_uri", "path",
-    "file", "_dir", "version", "_type", "format", "length", "size", "count", "mode", "expire",
-    "timeout", "_ttl", "header", "prefix", "field", "column", "index", "monkey", "turkey",
-    "donkey", "hockey", "jockey", "whiskey", "passwordless", "_name", "username", "keypress",
-    "keydown", "keyup", "keycode", "accessor", "accessib", "tokenizer", "secretary",
-    "access_control", "accesscontrol", "authenticat", "authoriz", "_len", "_id_", "_enabled",
-    "_policy", "_rotation", "_ref", "arn", "_field"};
+    "public",        "tokeniz",     "max_token", "tokens",      "token_type", "token_url",
+    "tokenurl",      "keyword",     "keyboard",  "keys",        "keyid",      "key_id",
+    "author",        "access_log",  "accesslog", "api_version", "apiversion", "api_url",
+    "apiurl",        "api_base",    "apibase",   "endpoint",    "_url",       "_uri",
+    "path",          "file",        "_dir",      "version",     "_type",      "format",
+    "length",        "size",        "count",     "mode",        "expire",     "timeout",
+    "_ttl",          "header",      "prefix",    "field",       "column",     "index",
+    "monkey",        "turkey",      "donkey",    "hockey",      "jockey",     "whiskey",
+    "passwordless",  "_name",       "username",  "keypress",    "keydown",    "keyup",
+    "keycode",       "accessor",    "accessib",  "tokenizer",   "secretary",  "access_control",
+    "accesscontrol", "authenticat", "authoriz",  "_len",        "_id_",       "_enabled",
+    "_policy",       "_rotation",   "_ref",      "arn",         "_field"};
 
 static void
-do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n,
-           size_t ws, size_t we, bool password)
+do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n, size_t ws,
+           size_t we, bool password)
 {
     (void)sc;
     /* the whole identifier around the keyword */
@@ -1053,8 +1059,9 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     /* operator: skip closing quotes/brackets, an optional type word ("string", "str"), then
      * one run of operator characters holding '=', ':' or '>' ("=", ":=", ":::=", ".=", "=>") */
     size_t k = ie;
-    while (k < n && k - ie < 4 && (p[k] == '"' || p[k] == '\'' || p[k] == ' ' || p[k] == '\t' ||
-                                   p[k] == ']' || p[k] == '`'))
+    while (
+        k < n && k - ie < 4 &&
+        (p[k] == '"' || p[k] == '\'' || p[k] == ' ' || p[k] == '\t' || p[k] == ']' || p[k] == '`'))
         k++;
     bool xml = is > 0 && p[is - 1] == '<';
     if (k < n && is_alpha((unsigned char)p[k]) && k > ie && !xml) {
@@ -1069,7 +1076,8 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     }
     size_t op = k;
     bool found = false, flag = false;
-    if (k < n && p[k] == ',' && k > ie && (p[k - 1] == '"' || p[k - 1] == '\'' || p[k - 2] == '"')) {
+    if (k < n && p[k] == ',' && k > ie &&
+        (p[k - 1] == '"' || p[k - 1] == '\'' || p[k - 2] == '"')) {
         k++;
         found = true;
     } else if (xml && k < n && p[k] == '>') {
@@ -1105,8 +1113,9 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     }
     (void)flag;
     char quote = 0;
-    while (k < n && k - op < 12 && (p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '\'' ||
-                                    p[k] == '`' || p[k] == '=' || (xml && (p[k] == '\n' || p[k] == '\r')))) {
+    while (k < n && k - op < 12 &&
+           (p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '\'' || p[k] == '`' ||
+            p[k] == '=' || (xml && (p[k] == '\n' || p[k] == '\r')))) {
         if (p[k] == '"' || p[k] == '\'' || p[k] == '`')
             quote = p[k];
         k++;
@@ -1133,9 +1142,9 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         return;
     if (k < n && (p[k] == '(' || p[k] == '['))
         return; /* a call or an index: code, not a literal */
-    static const char *const lits[] = {"true", "false", "null", "none", "undefined", "nil",
-                                       "required", "optional", "string", "secret", "password",
-                                       "env", "self"};
+    static const char *const lits[] = {"true",     "false",    "null",     "none",   "undefined",
+                                       "nil",      "required", "optional", "string", "secret",
+                                       "password", "env",      "self"};
     for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++)
         if (strlen(lits[i]) == vl && !strncasecmp(lits[i], v, vl))
             return;
@@ -1289,9 +1298,9 @@ cap_word(const char *p, size_t n, size_t i)
     if (i >= n || !(p[i] >= 'A' && p[i] <= 'Z'))
         return i;
     size_t k = i + 1;
-    while (k < n && ((p[k] >= 'a' && p[k] <= 'z') || (unsigned char)p[k] >= 0x80 ||
-                     ((p[k] == '\'' || p[k] == '-') && k + 1 < n && p[k + 1] >= 'a' &&
-                      p[k + 1] <= 'z')))
+    while (k < n &&
+           ((p[k] >= 'a' && p[k] <= 'z') || (unsigned char)p[k] >= 0x80 ||
+            ((p[k] == '\'' || p[k] == '-') && k + 1 < n && p[k + 1] >= 'a' && p[k + 1] <= 'z')))
         k++;
     if (k < n && (is_alnum((unsigned char)p[k]) || p[k] == '_'))
         return i; /* "McDONALD", "A1": not a plain name word */
@@ -1315,8 +1324,8 @@ prev_word_is(const char *p, size_t i, const char *const *words, size_t nw)
 static void
 names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n)
 {
-    static const char *const preps[] = {"in", "at", "from", "to", "near", "of", "visit",
-                                        "visiting", "moved", "lives", "born"};
+    static const char *const preps[] = {"in",    "at",       "from",  "to",    "near", "of",
+                                        "visit", "visiting", "moved", "lives", "born"};
     size_t i = 0;
     while (i < n) {
         /* find an uppercase ASCII letter at a word start */
@@ -1367,9 +1376,9 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         if (titled && !s0) {
             end = we[nw > 2 ? 1 : nw - 1];
             score = 0.85;
-        } else if (f0 && nw > 1 && ((l1 && !(s0 && s1)) ||
-                                    (!s0 && !s1 &&
-                                     !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1])))) {
+        } else if (f0 && nw > 1 &&
+                   ((l1 && !(s0 && s1)) ||
+                    (!s0 && !s1 && !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1])))) {
             end = we[1];
             if (nw > 2 && scan_dict_has(&sc->last, p + ws[2], we[2] - ws[2]))
                 end = we[2];
@@ -1429,7 +1438,8 @@ do_street(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ct
     while (k < n && is_dig((unsigned char)p[k]) && k - ds < 6)
         k++;
     if (k > ds && !(k < n && is_dig((unsigned char)p[k]))) {
-        if (k < n && is_alpha((unsigned char)p[k]) && !(k + 1 < n && is_alpha((unsigned char)p[k + 1])))
+        if (k < n && is_alpha((unsigned char)p[k]) &&
+            !(k + 1 < n && is_alpha((unsigned char)p[k + 1])))
             k++;
         scan_emit(ss, SCAN_LOCATION, NULL, ws, k, 0.85);
         return;
@@ -1465,17 +1475,18 @@ static void
 do_address(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ctxhit *c)
 {
     size_t k = c->end;
-    while (k < n && k - c->end < 12 && (p[k] == ':' || p[k] == ' ' || p[k] == '\t' ||
-                                        p[k] == '"' || p[k] == '-' || p[k] == '\n' ||
-                                        p[k] == '\r'))
+    while (k < n && k - c->end < 12 &&
+           (p[k] == ':' || p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '-' ||
+            p[k] == '\n' || p[k] == '\r'))
         k++;
     if (k + 2 < n && !strncasecmp(p + k, "is ", 3))
         k += 3;
     size_t s = k, e = k;
     int digits = 0, letters = 0;
     while (e < n && e - s < 120 && p[e] != '\n' && p[e] != '"' && p[e] != '@') {
-        if (p[e] == '.' && e + 1 < n && p[e + 1] == ' ' && e >= 1 && is_alpha((unsigned char)p[e - 1]) &&
-            e + 2 < n && is_alpha((unsigned char)p[e + 2]) && letters > 6 && digits > 0)
+        if (p[e] == '.' && e + 1 < n && p[e + 1] == ' ' && e >= 1 &&
+            is_alpha((unsigned char)p[e - 1]) && e + 2 < n && is_alpha((unsigned char)p[e + 2]) &&
+            letters > 6 && digits > 0)
             break;
         digits += is_dig((unsigned char)p[e]);
         letters += is_alpha((unsigned char)p[e]) || (unsigned char)p[e] >= 0x80;
@@ -1568,8 +1579,8 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
     /* 4. context-led detectors */
     for (size_t i = 0; i < ss->nctx; i++) {
         const struct scan_ctxhit *c = &ss->ctx[i];
-        if (c->groups & (CTX_SSN | CTX_ITIN | CTX_BANK | CTX_ABA | CTX_DL | CTX_PASSPORT |
-                         CTX_NHS | CTX_NPI | CTX_DEA | CTX_MRN | CTX_MBI))
+        if (c->groups & (CTX_SSN | CTX_ITIN | CTX_BANK | CTX_ABA | CTX_DL | CTX_PASSPORT | CTX_NHS |
+                         CTX_NPI | CTX_DEA | CTX_MRN | CTX_MBI))
             do_context_id(ss, p, n, c);
         if (c->groups & CTX_STREET) {
             do_street(ss, p, n, c, (c->flags & SW_MIDWORD) != 0);

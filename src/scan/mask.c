@@ -11,10 +11,10 @@
 #include "core/alloc.h"
 
 struct mask_entry {
-    char *type;  /* entity type name; owned */
-    char *value; /* original bytes; owned, wiped on free */
-    size_t vlen; /* bytes in value */
-    char ph[96]; /* "<TYPE_N>" */
+    char *type;   /* entity type name; owned */
+    char *value;  /* original bytes; owned, wiped on free */
+    size_t vlen;  /* bytes in value */
+    char ph[96];  /* "<TYPE_N>" */
     size_t phlen; /* bytes in ph */
 };
 

@@ -22,7 +22,8 @@
 #include "core/json.h"
 #include "scan/scan.h"
 
-#define SCAN_MASK_MAX_ENTRIES 4096 /* distinct values per request; more are masked as "<MASKED>" */
+#define SCAN_MASK_MAX_ENTRIES 4096 /* distinct values per request; more are masked as "<MASKED>"   \
+                                    */
 
 struct scan_mask;
 

@@ -15,38 +15,86 @@
 #include "scan/scan_int.h"
 
 static const char *const type_names[SCAN_NTYPES] = {
-    "CREDIT_CARD", "IBAN_CODE", "US_SSN", "US_ITIN", "US_BANK_NUMBER", "ABA_ROUTING_NUMBER",
-    "EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS", "MAC_ADDRESS", "URL", "DATE_TIME",
-    "US_DRIVER_LICENSE", "US_PASSPORT", "UK_NHS", "US_NPI", "MEDICAL_LICENSE", "US_MBI",
-    "MEDICAL_RECORD_NUMBER", "CRYPTO", "PERSON", "LOCATION", "IMAGE", "SECRET",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "US_SSN",
+    "US_ITIN",
+    "US_BANK_NUMBER",
+    "ABA_ROUTING_NUMBER",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "IP_ADDRESS",
+    "MAC_ADDRESS",
+    "URL",
+    "DATE_TIME",
+    "US_DRIVER_LICENSE",
+    "US_PASSPORT",
+    "UK_NHS",
+    "US_NPI",
+    "MEDICAL_LICENSE",
+    "US_MBI",
+    "MEDICAL_RECORD_NUMBER",
+    "CRYPTO",
+    "PERSON",
+    "LOCATION",
+    "IMAGE",
+    "SECRET",
 };
 
 /* Default score a type needs to make the text sensitive. 1.01 = reported, never sensitive:
  * the labelling policy says a URL, a date or a MAC alone does not make text sensitive. */
 static const double default_threshold[SCAN_NTYPES] = {
-    [SCAN_CREDIT_CARD] = 0.6,     [SCAN_IBAN_CODE] = 0.6,      [SCAN_US_SSN] = 0.5,
-    [SCAN_US_ITIN] = 0.5,         [SCAN_US_BANK_NUMBER] = 0.6, [SCAN_ABA_ROUTING_NUMBER] = 0.6,
-    [SCAN_EMAIL_ADDRESS] = 0.6,   [SCAN_PHONE_NUMBER] = 0.5,   [SCAN_IP_ADDRESS] = 0.9,
-    [SCAN_MAC_ADDRESS] = 1.01,    [SCAN_URL] = 1.01,           [SCAN_DATE_TIME] = 1.01,
-    [SCAN_US_DRIVER_LICENSE] = 0.6, [SCAN_US_PASSPORT] = 0.6,  [SCAN_UK_NHS] = 0.6,
-    [SCAN_US_NPI] = 0.6,          [SCAN_MEDICAL_LICENSE] = 0.7, [SCAN_US_MBI] = 0.6,
-    [SCAN_MEDICAL_RECORD_NUMBER] = 0.6, [SCAN_CRYPTO] = 0.6,   [SCAN_PERSON] = 0.8,
-    [SCAN_LOCATION] = 0.8,        [SCAN_IMAGE] = 0.5,          [SCAN_SECRET] = 0.7,
+    [SCAN_CREDIT_CARD] = 0.6,
+    [SCAN_IBAN_CODE] = 0.6,
+    [SCAN_US_SSN] = 0.5,
+    [SCAN_US_ITIN] = 0.5,
+    [SCAN_US_BANK_NUMBER] = 0.6,
+    [SCAN_ABA_ROUTING_NUMBER] = 0.6,
+    [SCAN_EMAIL_ADDRESS] = 0.6,
+    [SCAN_PHONE_NUMBER] = 0.5,
+    [SCAN_IP_ADDRESS] = 0.9,
+    [SCAN_MAC_ADDRESS] = 1.01,
+    [SCAN_URL] = 1.01,
+    [SCAN_DATE_TIME] = 1.01,
+    [SCAN_US_DRIVER_LICENSE] = 0.6,
+    [SCAN_US_PASSPORT] = 0.6,
+    [SCAN_UK_NHS] = 0.6,
+    [SCAN_US_NPI] = 0.6,
+    [SCAN_MEDICAL_LICENSE] = 0.7,
+    [SCAN_US_MBI] = 0.6,
+    [SCAN_MEDICAL_RECORD_NUMBER] = 0.6,
+    [SCAN_CRYPTO] = 0.6,
+    [SCAN_PERSON] = 0.8,
+    [SCAN_LOCATION] = 0.8,
+    [SCAN_IMAGE] = 0.5,
+    [SCAN_SECRET] = 0.7,
 };
 
 static const unsigned type_class[SCAN_NTYPES] = {
-    [SCAN_CREDIT_CARD] = SCAN_CLASS_FINANCIAL,    [SCAN_IBAN_CODE] = SCAN_CLASS_FINANCIAL,
-    [SCAN_US_SSN] = SCAN_CLASS_PII,               [SCAN_US_ITIN] = SCAN_CLASS_PII,
-    [SCAN_US_BANK_NUMBER] = SCAN_CLASS_FINANCIAL, [SCAN_ABA_ROUTING_NUMBER] = SCAN_CLASS_FINANCIAL,
-    [SCAN_EMAIL_ADDRESS] = SCAN_CLASS_PII,        [SCAN_PHONE_NUMBER] = SCAN_CLASS_PII,
-    [SCAN_IP_ADDRESS] = SCAN_CLASS_PII,           [SCAN_MAC_ADDRESS] = SCAN_CLASS_PII,
-    [SCAN_URL] = SCAN_CLASS_PII,                  [SCAN_DATE_TIME] = SCAN_CLASS_PII,
-    [SCAN_US_DRIVER_LICENSE] = SCAN_CLASS_PII,    [SCAN_US_PASSPORT] = SCAN_CLASS_PII,
-    [SCAN_UK_NHS] = SCAN_CLASS_PHI,               [SCAN_US_NPI] = SCAN_CLASS_PII,
-    [SCAN_MEDICAL_LICENSE] = SCAN_CLASS_PII,      [SCAN_US_MBI] = SCAN_CLASS_PHI,
-    [SCAN_MEDICAL_RECORD_NUMBER] = SCAN_CLASS_PHI, [SCAN_CRYPTO] = SCAN_CLASS_FINANCIAL,
-    [SCAN_PERSON] = SCAN_CLASS_PII,               [SCAN_LOCATION] = SCAN_CLASS_PII,
-    [SCAN_IMAGE] = SCAN_CLASS_PHI,                [SCAN_SECRET] = SCAN_CLASS_SECRET,
+    [SCAN_CREDIT_CARD] = SCAN_CLASS_FINANCIAL,
+    [SCAN_IBAN_CODE] = SCAN_CLASS_FINANCIAL,
+    [SCAN_US_SSN] = SCAN_CLASS_PII,
+    [SCAN_US_ITIN] = SCAN_CLASS_PII,
+    [SCAN_US_BANK_NUMBER] = SCAN_CLASS_FINANCIAL,
+    [SCAN_ABA_ROUTING_NUMBER] = SCAN_CLASS_FINANCIAL,
+    [SCAN_EMAIL_ADDRESS] = SCAN_CLASS_PII,
+    [SCAN_PHONE_NUMBER] = SCAN_CLASS_PII,
+    [SCAN_IP_ADDRESS] = SCAN_CLASS_PII,
+    [SCAN_MAC_ADDRESS] = SCAN_CLASS_PII,
+    [SCAN_URL] = SCAN_CLASS_PII,
+    [SCAN_DATE_TIME] = SCAN_CLASS_PII,
+    [SCAN_US_DRIVER_LICENSE] = SCAN_CLASS_PII,
+    [SCAN_US_PASSPORT] = SCAN_CLASS_PII,
+    [SCAN_UK_NHS] = SCAN_CLASS_PHI,
+    [SCAN_US_NPI] = SCAN_CLASS_PII,
+    [SCAN_MEDICAL_LICENSE] = SCAN_CLASS_PII,
+    [SCAN_US_MBI] = SCAN_CLASS_PHI,
+    [SCAN_MEDICAL_RECORD_NUMBER] = SCAN_CLASS_PHI,
+    [SCAN_CRYPTO] = SCAN_CLASS_FINANCIAL,
+    [SCAN_PERSON] = SCAN_CLASS_PII,
+    [SCAN_LOCATION] = SCAN_CLASS_PII,
+    [SCAN_IMAGE] = SCAN_CLASS_PHI,
+    [SCAN_SECRET] = SCAN_CLASS_SECRET,
 };
 
 const char *
@@ -168,8 +216,7 @@ read_strings(const struct cfg_node *seq, char ***out, size_t *n, struct hg_err *
 static int
 read_custom(const struct cfg_node *e, bool deny, struct scan_config *c, struct hg_err *err)
 {
-    static const char *const keys_custom[] = {"type", "class", "regex", "score", "threshold",
-                                              NULL};
+    static const char *const keys_custom[] = {"type", "class", "regex", "score", "threshold", NULL};
     static const char *const keys_deny[] = {"type", "class", "words", "threshold", NULL};
     if (e->type != CFG_MAP)
         return cfg_fail(e, err, "expected a mapping with type, class and %s",
@@ -229,8 +276,8 @@ fail:
 int
 scan_config_load(const struct cfg_node *sec, struct scan_config **out, struct hg_err *err)
 {
-    static const char *const keys[] = {"disable", "thresholds", "min_score", "deny", "custom",
-                                       "allow", NULL};
+    static const char *const keys[] = {"disable", "thresholds", "min_score", "deny",
+                                       "custom",  "allow",      NULL};
     struct scan_config *c = xcalloc(1, sizeof(*c));
     config_defaults(c);
     *out = NULL;
@@ -255,8 +302,8 @@ scan_config_load(const struct cfg_node *sec, struct scan_config **out, struct hg
             if (t >= 0 && t != SCAN_SECRET) {
                 c->disabled[t] = true;
             } else if (!strncmp(e->value, "SECRET", 6)) {
-                c->disabled_secrets = xrealloc(c->disabled_secrets,
-                                               (c->ndisabled_secrets + 1) * sizeof(char *));
+                c->disabled_secrets =
+                    xrealloc(c->disabled_secrets, (c->ndisabled_secrets + 1) * sizeof(char *));
                 c->disabled_secrets[c->ndisabled_secrets++] = xstrdup(e->value);
             } else {
                 cfg_fail(e, err, "unknown entity type '%s'", e->value);
@@ -342,7 +389,8 @@ bloom_add(unsigned char *bloom, const char *blob, size_t len)
         size_t n = strlen(blob + i);
         uint32_t h = scan_word_hash(blob + i, n);
         bloom[(h >> 3) & (SCAN_BLOOM_BYTES - 1)] |= (unsigned char)(1u << (h & 7));
-        bloom[((h >> 19) ^ (h << 5)) & (SCAN_BLOOM_BYTES - 1)] |= (unsigned char)(1u << ((h >> 16) & 7));
+        bloom[((h >> 19) ^ (h << 5)) & (SCAN_BLOOM_BYTES - 1)] |=
+            (unsigned char)(1u << ((h >> 16) & 7));
         i += n + 1;
     }
 }
@@ -455,7 +503,7 @@ secret_disabled(const struct scan_config *c, const char *name)
     return false;
 }
 
-static const char *const domain_tlds[] = {".com", ".org", ".net", ".io", ".gov", ".edu",
+static const char *const domain_tlds[] = {".com",   ".org",  ".net", ".io",  ".gov", ".edu",
                                           ".co.uk", ".info", ".biz", ".dev", ".app"};
 
 struct scanner *
@@ -478,7 +526,8 @@ scan_new(const struct scan_config *c, struct hg_err *err)
 
 #define ADD(expr, fl, kind_, idx_, len_, wflags)                                                   \
     do {                                                                                           \
-        s->trigs[pl.n] = (struct scan_trig){(kind_), (unsigned)(idx_), (unsigned)(len_), (wflags)}; \
+        s->trigs[pl.n] =                                                                           \
+            (struct scan_trig){(kind_), (unsigned)(idx_), (unsigned)(len_), (wflags)};             \
         pat_add(&pl, (expr), (fl));                                                                \
     } while (0)
 
@@ -861,8 +910,7 @@ req_scan_str_or_array(const struct scanner *s, struct scan_scratch *ss, const cJ
             if (cJSON_IsString(e))
                 req_scan_str(s, ss, e, acc);
             else if (cJSON_IsObject(e) || cJSON_IsArray(e))
-                req_scan_str_or_array(s, ss, cJSON_GetObjectItemCaseSensitive(e, "content"),
-                                      acc);
+                req_scan_str_or_array(s, ss, cJSON_GetObjectItemCaseSensitive(e, "content"), acc);
         }
     }
 }
@@ -889,8 +937,8 @@ req_scan_content(const struct scanner *s, struct scan_scratch *ss, const cJSON *
             req_scan_str(s, ss, text, acc);
         const cJSON *img = cJSON_GetObjectItemCaseSensitive(part, "image_url");
         if (img != NULL) {
-            const cJSON *url = cJSON_IsObject(img) ? cJSON_GetObjectItemCaseSensitive(img, "url")
-                                                   : img;
+            const cJSON *url =
+                cJSON_IsObject(img) ? cJSON_GetObjectItemCaseSensitive(img, "url") : img;
             req_image(s, ss, url, acc);
         }
         const cJSON *audio = cJSON_GetObjectItemCaseSensitive(part, "input_audio");

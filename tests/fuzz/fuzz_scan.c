@@ -46,9 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const struct scan_entity *e = &r.entities[i];
             if (e->node == NULL || (!cJSON_IsString(e->node) && e->type != SCAN_IMAGE))
                 abort();
-            size_t len = cJSON_IsString(e->node) && e->node->valuestring
-                             ? strlen(e->node->valuestring)
-                             : 0;
+            size_t len =
+                cJSON_IsString(e->node) && e->node->valuestring ? strlen(e->node->valuestring) : 0;
             if (e->end > len || (e->start >= e->end && e->type != SCAN_IMAGE))
                 abort();
         }

@@ -122,8 +122,11 @@ TEST(scan, request_parts_and_images)
     int seen = 0;
     for (size_t i = 0; i < r.nentities; i++) {
         const char *t = r.entities[i].type_name;
-        seen |= !strcmp(t, "IMAGE") ? 1 : !strcmp(t, "US_SSN") ? 2 : !strcmp(t, "PHONE_NUMBER") ? 4
-                : !strcmp(t, "IBAN_CODE") ? 8 : 0;
+        seen |= !strcmp(t, "IMAGE")          ? 1
+                : !strcmp(t, "US_SSN")       ? 2
+                : !strcmp(t, "PHONE_NUMBER") ? 4
+                : !strcmp(t, "IBAN_CODE")    ? 8
+                                             : 0;
         ASSERT_TRUE(r.entities[i].node != NULL);
     }
     ASSERT_EQ(seen, 15);
@@ -134,9 +137,9 @@ TEST(scan, request_parts_and_images)
 TEST(scan, placeholders_are_not_secrets)
 {
     static const char *const texts[] = {
-        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-        "Authorization: Bearer <YOUR_API_KEY>", "password = ${DB_PASSWORD}",
-        "postgres://user:password@localhost/db"};
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "Authorization: Bearer <YOUR_API_KEY>",
+        "password = ${DB_PASSWORD}", "postgres://user:password@localhost/db"};
     struct scanner *s = scanner_get();
     struct scan_scratch *ss = scan_scratch_new(s);
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
