@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/gateway.h"
 #include "core/config.h"
+#include "core/log.h"
+#include "report/report.h"
+#include "route/route.h"
 #include "scan/scan.h"
 
 #ifndef HG_VERSION
@@ -48,9 +52,48 @@ check_config_main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    printf("%s: ok (%zu backends, %zu aliases)\n", path, cfg.nbackends, cfg.naliases);
+    /* routing: rules are checked here too, so a rule that could send sensitive data to a hosted
+     * backend fails check-config (route/route.h) */
+    struct route_config *rc = NULL;
+    if (route_config_load(cfg_get(cfg.doc.root, "routing"), &cfg, &rc, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        config_cleanup(&cfg);
+        return 1;
+    }
+    printf("%s: ok (%zu backends, %zu aliases, %zu routing rules)\n", path, cfg.nbackends,
+           cfg.naliases, route_config_nrules(rc));
+    route_config_free(rc);
     config_cleanup(&cfg);
     return 0;
+}
+
+static int
+serve_main(int argc, char **argv)
+{
+    const char *path = find_config_arg(argc, argv);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+            i++;
+            continue;
+        }
+        fprintf(stderr, "serve: unknown argument '%s'\n", argv[i]);
+        return 2;
+    }
+    struct config cfg;
+    struct hg_err err = {0};
+    if (config_load(&cfg, path, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    if (!strcmp(cfg.log_level, "debug"))
+        log_min_level = LOG_DEBUG;
+    else if (!strcmp(cfg.log_level, "warn"))
+        log_min_level = LOG_WARN;
+    else if (!strcmp(cfg.log_level, "error"))
+        log_min_level = LOG_ERROR;
+    int rc = gateway_run(&cfg);
+    config_cleanup(&cfg);
+    return rc;
 }
 
 struct command {
@@ -59,8 +102,10 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"serve", serve_main},
     {"check-config", check_config_main},
     {"scan", scan_cli_main},
+    {"report", report_cli_main},
 };
 
 int
@@ -76,5 +121,7 @@ cli_main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (argc >= 2 && !strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);
+    if (argc == 1 || argv[1][0] == '-')
+        return serve_main(argc, argv); /* bare `hybridgate [-c FILE]` serves */
     return usage(stderr);
 }

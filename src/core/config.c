@@ -56,6 +56,8 @@ static const struct option options[] = {
      "on SIGTERM, how long in-flight requests may finish"},
     {"client_timeout", OPT_DURATION, "120s", 1, 3600000, OFF(client_timeout_ms),
      "idle client connection"},
+    {"queue_timeout", OPT_DURATION, "30s", 0, 3600000, OFF(queue_timeout_ms),
+     "how long a request may wait for a slot on a saturated backend"},
     {"max_retries", OPT_INT, "2", 0, 10, OFF(max_retries),
      "extra upstream attempts before the first byte"},
     {"airgap", OPT_BOOL, "false", 0, 0, OFF(airgap), "refuse any hosted backend"},
@@ -198,7 +200,7 @@ parse_backend(struct config *cfg, const struct cfg_node *n, struct backend_conf 
         return -1;
     if (!valid_name(v->value))
         return cfg_fail(v, err, "backend name '%s' must be 1-64 of [A-Za-z0-9._-]", v->value);
-    for (size_t i = 0; i < cfg->nbackends; i++)
+    for (size_t i = 0; i + 1 < cfg->nbackends; i++) /* the last one is b itself */
         if (!strcmp(cfg->backends[i].name, v->value))
             return cfg_fail(v, err, "duplicate backend name '%s'", v->value);
     b->name = xstrdup(v->value);

@@ -770,7 +770,7 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
         ss->ents[k++] = *e;
     }
     ss->nents = k;
-    if (ss->nents > 1)
+    if (ss->nents > 1) /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
         qsort(ss->ents, ss->nents, sizeof(*ss->ents), ent_cmp);
     /* overlap resolution: O(n * overlap depth), entities are sorted by start */
     for (size_t i = 0; i < ss->nents; i++) {
