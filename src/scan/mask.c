@@ -157,6 +157,7 @@ scan_mask_apply(struct scan_mask *m, cJSON *body, const struct scan_result *r, b
 
 struct scan_restore {
     const struct scan_mask *m; /* the request's map */
+    size_t restored;           /* placeholders replaced so far */
     char hold[128];            /* incomplete "<..." tail from the previous delta */
     size_t nhold;              /* bytes held */
 };
@@ -203,6 +204,7 @@ restore_run(struct scan_restore *r, const char *t, size_t n, struct buf *out)
             if (v != NULL) {
                 if (buf_append(out, t + flushed, s - flushed) < 0 || buf_append(out, v, vlen) < 0)
                     return -1;
+                r->restored++;
                 flushed = i = k + 1;
                 continue;
             }
@@ -257,4 +259,38 @@ scan_restore_finish(struct scan_restore *r, struct buf *out)
     secure_zero(r->hold, sizeof(r->hold));
     r->nhold = 0;
     return rc;
+}
+
+int
+scan_mask_restore_str(const struct scan_mask *m, const char *p, size_t n, struct buf *out)
+{
+    struct scan_restore r = {.m = m};
+    int rc = scan_restore_feed(&r, p, n, out);
+    if (rc == 0)
+        rc = scan_restore_finish(&r, out);
+    return rc < 0 ? -1 : (int)r.restored;
+}
+
+int
+scan_mask_restore_json(const struct scan_mask *m, cJSON *json)
+{
+    int total = 0;
+    if (json == NULL || m->n == 0)
+        return 0;
+    if (cJSON_IsString(json) && json->valuestring != NULL && strchr(json->valuestring, '<')) {
+        struct buf out;
+        size_t len = strlen(json->valuestring);
+        buf_init(&out, len + m->n * 256 + (len * 8) + 4096);
+        int k = scan_mask_restore_str(m, json->valuestring, len, &out);
+        if (k > 0 && cJSON_SetValuestring(json, out.p) != NULL)
+            total += k;
+        buf_cleanup(&out);
+        return total;
+    }
+    cJSON *child;
+    cJSON_ArrayForEach(child, json)
+    {
+        total += scan_mask_restore_json(m, child);
+    }
+    return total;
 }

@@ -22,8 +22,9 @@
 #include "core/json.h"
 #include "scan/scan.h"
 
-#define SCAN_MASK_MAX_ENTRIES 4096 /* distinct values per request; more are masked as "<MASKED>"   \
-                                    */
+#define SCAN_MASK_MAX_ENTRIES                                                                      \
+    4096 /* distinct values per request; more are masked as "<MASKED>"                             \
+          */
 
 struct scan_mask;
 
@@ -43,6 +44,13 @@ size_t scan_mask_count(const struct scan_mask *m);
 /* Lookup: the original value for a placeholder text such as "<EMAIL_ADDRESS_1>" (with the angle
  * brackets), or NULL. *len gets the value's length. */
 const char *scan_mask_lookup(const struct scan_mask *m, const char *ph, size_t n, size_t *len);
+
+/* Restores placeholders in p[0..n) (a whole, non-streamed text) into out. Returns the number of
+ * placeholders replaced, or -1 when out's cap is reached. */
+int scan_mask_restore_str(const struct scan_mask *m, const char *p, size_t n, struct buf *out);
+/* Restores placeholders in every string value of json (e.g. a whole chat.completion response,
+ * including tool-call argument strings), in place. Returns the number replaced. */
+int scan_mask_restore_json(const struct scan_mask *m, cJSON *json);
 
 /* Streaming restorer over one mask (which must outlive it). */
 struct scan_restore;

@@ -203,3 +203,31 @@ TEST(scan, config_errors)
         cfg_doc_cleanup(&doc);
     }
 }
+
+TEST(mask, restore_json_response)
+{
+    struct scanner *s = scanner_get();
+    struct scan_scratch *ss = scan_scratch_new(s);
+    cJSON *body = json_parse(body_json, strlen(body_json));
+    struct scan_result r;
+    scan_request(s, ss, body, &r);
+    struct scan_mask *m = scan_mask_new();
+    scan_mask_apply(m, body, &r, false);
+    static const char resp[] =
+        "{\"choices\":[{\"message\":{\"content\":\"Hi <EMAIL_ADDRESS_1>!\",\"tool_calls\":"
+        "[{\"function\":{\"arguments\":\"{\\\"to\\\":\\\"<EMAIL_ADDRESS_2>\\\"}\"}}]}}]}";
+    cJSON *j = json_parse(resp, strlen(resp));
+    ASSERT_TRUE(j != NULL);
+    ASSERT_EQ(scan_mask_restore_json(m, j), 2);
+    const cJSON *msg =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0), "message");
+    ASSERT_STR(cJSON_GetObjectItem(msg, "content")->valuestring, "Hi kosara.reisl@fleckens.hu!");
+    const cJSON *fn = cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(msg, "tool_calls"), 0), "function");
+    ASSERT_STR(cJSON_GetObjectItem(fn, "arguments")->valuestring,
+               "{\"to\":\"bob.jones@example.org.uk\"}");
+    cJSON_Delete(j);
+    scan_mask_free(m);
+    cJSON_Delete(body);
+    scan_scratch_free(ss);
+}
