@@ -61,6 +61,7 @@ struct store {
     sqlite3_stmt *commit;    /* COMMIT prepared at open */
     sqlite3_stmt *rollback;  /* ROLLBACK prepared at open */
     struct store_pg *pg;     /* PostgreSQL connection, writer thread only */
+    bool off;                /* `store: off`: no database, no thread, puts are dropped silently */
 };
 
 void
@@ -77,7 +78,7 @@ store_field_set(char *dst, size_t cap, const char *src)
 const char *
 store_kind_name(const struct store *s)
 {
-    return s && s->url ? "postgresql" : "sqlite";
+    return s == NULL || s->off ? "off" : s->url ? "postgresql" : "sqlite";
 }
 
 static bool
@@ -379,6 +380,10 @@ parse_section(struct store *s, const struct cfg_node *section, struct hg_err *er
     s->flush_ms = DEFAULT_FLUSH_MS;
     if (section == NULL) {
         where = DEFAULT_PATH;
+    } else if (section->type == CFG_SCALAR && !section->quoted &&
+               (!strcmp(section->value, "off") || !strcmp(section->value, "false"))) {
+        s->off = true;
+        return 0;
     } else if (section->type == CFG_SCALAR) {
         where = section->value;
     } else if (section->type == CFG_MAP) {
@@ -439,6 +444,11 @@ store_open(const struct cfg_node *section, struct hg_err *err)
     pthread_cond_init(&s->drained, NULL);
     if (parse_section(s, section, err) < 0)
         goto out;
+    if (s->off) {
+        ret = s;
+        s = NULL;
+        goto out;
+    }
     s->ring = xmalloc(s->cap * sizeof(*s->ring));
     if (s->url) {
         s->pg = store_pg_open(s->url, err);
@@ -462,7 +472,7 @@ out:
 void
 store_put(struct store *s, const struct req_record *r)
 {
-    if (s == NULL)
+    if (s == NULL || s->off)
         return;
     pthread_mutex_lock(&s->mu);
     if (s->count == s->cap || s->stop) {
@@ -484,7 +494,7 @@ store_put(struct store *s, const struct req_record *r)
 void
 store_flush(struct store *s)
 {
-    if (s == NULL)
+    if (s == NULL || s->off)
         return;
     pthread_mutex_lock(&s->mu);
     uint64_t target = s->put_seq;
@@ -532,6 +542,8 @@ int
 store_scan(struct store *s, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,
            struct hg_err *err)
 {
+    if (s->off)
+        return hg_err_set(err, 0, HG_ERR_INVALID, NULL, "store: the usage store is off");
     if (s->url)
         return store_pg_scan(s->url, from_us, to_us, cb, ctx, err);
     return sq_scan(s->path, from_us, to_us, cb, ctx, err);

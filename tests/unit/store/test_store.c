@@ -242,3 +242,21 @@ TEST(store_pg, round_trip)
     snprintf(yaml, sizeof(yaml), "store: {url: '%s', batch: 64, flush_interval: 5ms}\n", url);
     round_trip(failed_, yaml, 1000);
 }
+
+TEST(store, off_accepts_and_ignores)
+{
+    struct store *s = NULL;
+    struct hg_err e = {0};
+    ASSERT_EQ(open_from_yaml("store: off\n", &s, &e), 0);
+    ASSERT_STR(store_kind_name(s), "off");
+    struct req_record r;
+    make_record(&r, 1);
+    store_put(s, &r);
+    store_flush(s);
+    uint64_t w, d, f;
+    store_stats(s, &w, &d, &f);
+    ASSERT_EQ(w + d + f, 0);
+    struct sum sum = {0};
+    ASSERT_EQ(store_scan(s, 0, INT64_MAX, sum_cb, &sum, &e), -1);
+    store_close(s);
+}
