@@ -44,24 +44,24 @@ struct store {
     bool stop;               /* store_close asked the writer to finish */
     unsigned flushers;       /* store_flush callers waiting: the writer skips its linger */
 
-    size_t batch;            /* rows per transaction */
-    long flush_ms;           /* writer wakes at least this often when rows are queued */
-    pthread_t thread;        /* the writer */
-    bool thread_started;     /* thread must be joined */
+    size_t batch;        /* rows per transaction */
+    long flush_ms;       /* writer wakes at least this often when rows are queued */
+    pthread_t thread;    /* the writer */
+    bool thread_started; /* thread must be joined */
 
     _Atomic uint64_t written; /* rows committed */
     _Atomic uint64_t dropped; /* rows refused because the ring was full */
     _Atomic uint64_t failed;  /* rows whose transaction failed */
 
-    char *url;               /* postgresql:// URL, or NULL for SQLite; owned */
-    char *path;              /* SQLite file, or NULL for PostgreSQL; owned */
-    sqlite3 *db;             /* SQLite connection, used by the writer thread only */
-    sqlite3_stmt *ins;       /* INSERT prepared at open */
-    sqlite3_stmt *begin;     /* BEGIN prepared at open */
-    sqlite3_stmt *commit;    /* COMMIT prepared at open */
-    sqlite3_stmt *rollback;  /* ROLLBACK prepared at open */
-    struct store_pg *pg;     /* PostgreSQL connection, writer thread only */
-    bool off;                /* `store: off`: no database, no thread, puts are dropped silently */
+    char *url;              /* postgresql:// URL, or NULL for SQLite; owned */
+    char *path;             /* SQLite file, or NULL for PostgreSQL; owned */
+    sqlite3 *db;            /* SQLite connection, used by the writer thread only */
+    sqlite3_stmt *ins;      /* INSERT prepared at open */
+    sqlite3_stmt *begin;    /* BEGIN prepared at open */
+    sqlite3_stmt *commit;   /* COMMIT prepared at open */
+    sqlite3_stmt *rollback; /* ROLLBACK prepared at open */
+    struct store_pg *pg;    /* PostgreSQL connection, writer thread only */
+    bool off;               /* `store: off`: no database, no thread, puts are dropped silently */
 };
 
 void
