@@ -144,6 +144,8 @@ report_render_text(const struct report *r, struct buf *o)
         char t[32];
         fmt_time(r->from_us, f, sizeof(f));
         fmt_time(r->to_us, t, sizeof(t));
+        if (r->total.requests == 0 && r->from_us == 0)
+            return buf_appends(o, "no requests recorded yet\n");
         buf_printf(o, "window: %s to %s UTC (%.0f hours; monthly figures scale it to %.0f hours)\n",
                    f, t, r->window_hours, METER_HOURS_PER_MONTH);
         buf_printf(o,
@@ -357,6 +359,18 @@ html_esc(struct buf *o, const char *s)
 }
 
 /* Horizontal bars: one per (label, value), scaled to the largest. */
+static const char *
+option_color(const char *label)
+{
+    if (!strcmp(label, "frontier"))
+        return "#e15759";
+    if (!strcmp(label, "hosted-open"))
+        return "#59a14f";
+    if (!strcmp(label, "self-hosted all-in"))
+        return "#4e79a7";
+    return "#f28e2b";
+}
+
 static void
 svg_bars(struct buf *o, const char *const *labels, const int64_t *vals, int n)
 {
@@ -368,7 +382,6 @@ svg_bars(struct buf *o, const char *const *labels, const int64_t *vals, int n)
                "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='%d' "
                "role='img'>",
                h);
-    static const char *const colors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"};
     for (int i = 0; i < n; i++) {
         char a[48];
         double w = 420.0 * (double)vals[i] / (double)max;
@@ -377,7 +390,8 @@ svg_bars(struct buf *o, const char *const *labels, const int64_t *vals, int n)
         buf_printf(o,
                    "</text><rect x='200' y='%d' width='%.1f' height='20' fill='%s'/>"
                    "<text x='%.1f' y='%d' font-size='13'>%s</text>",
-                   28 * i + 8, w, colors[i % 5], 206 + w, 28 * i + 22, usd(vals[i], a, sizeof(a)));
+                   28 * i + 8, w, option_color(labels[i]), 206 + w, 28 * i + 22,
+                   usd(vals[i], a, sizeof(a)));
     }
     buf_appends(o, "</svg>");
 }
@@ -452,6 +466,7 @@ html_item(const struct report *r, const struct rep_item *it, struct buf *o)
 {
     char a[48];
     char b[48];
+    char c[48];
     const struct tco_result *x = &it->r;
     buf_appends(o, "<section><h2>");
     html_esc(o, it->w.name);
@@ -488,7 +503,7 @@ html_item(const struct report *r, const struct rep_item *it, struct buf *o)
                    "<p>Self-hosted: GPUs %s (%d replicas, peak %.0f tokens/s), engineers %s, "
                    "upgrades %s; build ",
                    usd(x->self_gpu, a, sizeof(a)), x->replicas, x->peak_tps,
-                   usd(x->self_people, b, sizeof(b)), usd(x->self_upgrade, a, sizeof(a)));
+                   usd(x->self_people, b, sizeof(b)), usd(x->self_upgrade, c, sizeof(c)));
         buf_printf(o, "%s once.</p>", usd(x->self_build_once, a, sizeof(a)));
     }
     buf_appends(o, "<h3>Break-even</h3><ul><li>vs frontier: ");
@@ -530,6 +545,8 @@ report_render_html(const struct report *r, struct buf *o)
                    "<h1>hybridgate report</h1><p>");
     html_esc(o, r->source);
     buf_appends(o, "</p>");
+    if (!r->plan && r->total.requests == 0 && r->from_us == 0)
+        return buf_appends(o, "<p>No requests recorded yet.</p></body></html>\n");
     if (!r->plan) {
         char f[32];
         char t[32];
@@ -573,7 +590,23 @@ report_render_html(const struct report *r, struct buf *o)
             if (section_table(r, s)->n)
                 html_table(o, section_names[s], section_table(r, s));
     }
-    html_item(r, &r->all, o);
+    if (r->nitems > 0) {
+        buf_printf(o,
+                   "<h3>Recommendation per %s</h3><table><tr><th>%s</th><th>choice</th>"
+                   "<th style='text-align:left'>reason</th></tr>",
+                   r->plan ? "workload" : "rule", r->plan ? "workload" : "rule");
+        for (int i = 0; i < r->nitems; i++) {
+            buf_appends(o, "<tr><td>");
+            html_esc(o, r->items[i].w.name);
+            buf_printf(o, "</td><td><b>%s</b></td><td style='text-align:left'>",
+                       tco_choice_name(r->items[i].r.choice));
+            html_esc(o, r->items[i].r.reason);
+            buf_appends(o, "</td></tr>");
+        }
+        buf_appends(o, "</table>");
+    }
+    if (!r->plan || r->nitems != 1)
+        html_item(r, &r->all, o);
     for (int i = 0; i < r->nitems; i++)
         html_item(r, &r->items[i], o);
     return buf_appends(o, "</body></html>\n");

@@ -188,6 +188,7 @@ tco_eval(const struct tco_workload *w, const struct meter_pool *pool, const stru
     char a[40];
     char b[40];
     char c[40];
+    char d[40];
     memset(out, 0, sizeof(*out));
     out->peak_tps = peak_tps(w, 1.0);
     if (pool) {
@@ -235,7 +236,7 @@ tco_eval(const struct tco_workload *w, const struct meter_pool *pool, const stru
                  tco_usd(spend, a, sizeof(a)), tco_usd(rules->min_hosted_spend, b, sizeof(b)),
                  tco_usd(out->self_people + out->self_upgrade, c, sizeof(c)),
                  hosted_pick == TCO_HOSTED_OPEN ? "hosted-open" : "the frontier model",
-                 tco_usd(hosted_pick_cost, c, sizeof(c)));
+                 tco_usd(hosted_pick_cost, d, sizeof(d)));
         return;
     }
     if (w->peak_to_mean >= rules->bursty_peak_to_mean) {
