@@ -115,7 +115,7 @@ TEST(store, sqlite_round_trip)
     char path[256];
     char yaml[512];
     tmp_path(path, sizeof(path), "rt");
-    snprintf(yaml, sizeof(yaml), "store: {path: %s, batch: 7, flush_interval: 5ms}\n", path);
+    snprintf(yaml, sizeof(yaml), "store: {path: %s, batch: 37, flush_interval: 5ms}\n", path);
     round_trip(failed_, yaml, 100);
     unlink(path);
 }
