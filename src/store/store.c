@@ -361,7 +361,8 @@ writer_main(void *arg)
             atomic_fetch_add(&s->failed, n);
             time_t now = time(NULL);
             if (now != last_log) {
-                log_warn("store", "write of %zu rows failed, dropped: %s", n, err.msg);
+                log_warn("store", "write of %zu rows failed, dropped: %s", n,
+                         strncmp(err.msg, "store: ", 7) ? err.msg : err.msg + 7);
                 last_log = now;
             }
         }

@@ -55,9 +55,11 @@ void store_field_set(char *dst, size_t cap, const char *src);
 
 /* The PostgreSQL back end (store_pg.c). A connection used by one thread at a time. */
 struct store_pg;
-/* Connects and creates the schema. NULL with err->msg on failure. Blocks. */
+/* Checks the URL, connects and creates the schema. NULL with err->msg for a malformed URL only:
+ * an unreachable database is logged and retried by each store_pg_write. Blocks. */
 struct store_pg *store_pg_open(const char *url, struct hg_err *err);
-/* Inserts rows in one transaction (COPY). 0, or -1 with err->msg (nothing written). Blocks. */
+/* Inserts rows in one transaction (COPY), connecting first when needed. 0, or -1 with err->msg
+ * (nothing written). Blocks. */
 int store_pg_write(struct store_pg *p, const struct req_record *rows, size_t n, struct hg_err *err);
 /* As store_scan, on a fresh connection to url. */
 int store_pg_scan(const char *url, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,

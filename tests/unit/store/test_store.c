@@ -260,3 +260,28 @@ TEST(store, off_accepts_and_ignores)
     ASSERT_EQ(store_scan(s, 0, INT64_MAX, sum_cb, &sum, &e), -1);
     store_close(s);
 }
+
+TEST(store_pg, unreachable_database_never_blocks)
+{
+    /* nothing listens on port 1: open succeeds (the gateway must serve), writes fail and count */
+    struct store *s = NULL;
+    struct hg_err e = {0};
+    ASSERT_EQ(open_from_yaml("store: {url: 'postgresql://hg@127.0.0.1:1/hg?connect_timeout=2', "
+                             "flush_interval: 5ms}\n",
+                             &s, &e),
+              0);
+    for (int i = 0; i < 100; i++) {
+        struct req_record r;
+        make_record(&r, i);
+        store_put(s, &r);
+    }
+    store_flush(s);
+    uint64_t w, d, f;
+    store_stats(s, &w, &d, &f);
+    ASSERT_EQ(w, 0);
+    ASSERT_EQ(f + d, 100);
+    store_close(s);
+    ASSERT_EQ(open_from_yaml("store: {url: 'postgresql://hg@127.0.0.1:1/hg?bogus=1'}\n", &s, &e),
+              -1);
+    ASSERT_TRUE(strstr(e.msg, "bad postgresql URL") != NULL);
+}
