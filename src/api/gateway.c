@@ -19,12 +19,16 @@
 #include <unistd.h>
 
 #include "api/openai.h"
+#include "metrics/accesslog.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "meter/meter.h"
+#include "route/health.h"
+#include "route/route.h"
+#include "scan/scan.h"
 #include "store/store.h"
 
 #define DRAIN_POLL_MS 20
@@ -68,8 +72,11 @@ probe_done(struct http_call *c, const char *errstr, void *arg)
     struct backend_rt *b = &pr->w->gw->backends.b[pr->backend];
     /* any answer below 500 means the server is up and serving HTTP */
     bool up = errstr == NULL && pr->status > 0 && pr->status < 500;
+    pr->w->probes[pr->backend] = NULL;
     enum backend_health before = (enum backend_health)atomic_load(&b->health);
-    backend_report_check(b, up, clock_mono_us());
+    int64_t now = clock_mono_us();
+    backend_report_check(b, up, now);
+    health_report_check(pr->w->gw->health, (int)pr->backend, up, now, NULL);
     if ((before == BACKEND_HEALTH_UP) != up)
         log_info("health", "backend=%s state=%s check=%s", b->conf->name, up ? "up" : "down",
                  errstr ? errstr : "http");
@@ -90,7 +97,7 @@ on_health_tick(evutil_socket_t fd, short what, void *arg)
         if (iv <= 0 || atomic_load(&w->gw->draining))
             continue;
         int64_t last = atomic_load(&b->last_check_us);
-        if (last && now - last < iv * 1000)
+        if ((last && now - last < iv * 1000) || w->probes[i])
             continue;
         atomic_store(&b->last_check_us, now);
         struct probe *pr = xcalloc(1, sizeof(*pr));
@@ -105,6 +112,7 @@ on_health_tick(evutil_socket_t fd, short what, void *arg)
                                    .connect_timeout_ms = to,
                                    .total_timeout_ms = to,
                                    .ca_file = b->conf->ca_file};
+        w->probes[i] = pr;
         pr->call = http_call_start(w->cl, &o, probe_head, probe_data, probe_done, pr);
     }
 }
@@ -171,6 +179,8 @@ worker_init(struct gateway *gw, struct worker *w, int id, struct hg_err *err)
     if (w->srv == NULL)
         return -1;
     w->cl = http_client_new(w->base);
+    w->scratch = scan_scratch_new(gw->scanner);
+    admin_worker_init(&gw->admin, &w->admin);
     if (id == 0) {
         w->health_timer = event_new(w->base, -1, EV_PERSIST, on_health_tick, w);
         struct timeval tv = {0, HEALTH_TICK_MS * 1000};
@@ -187,10 +197,15 @@ worker_cleanup(struct worker *w)
         event_free(w->health_timer);
     if (w->drain_timer)
         event_free(w->drain_timer);
-    if (w->cl)
-        http_client_free(w->cl);
+    /* the server first: closing its connections ends their proxies, which cancel their calls */
     if (w->srv)
         http_server_free(w->srv);
+    for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++)
+        free(w->probes[i]); /* a probe still running is cancelled by http_client_free */
+    if (w->cl)
+        http_client_free(w->cl);
+    if (w->scratch)
+        scan_scratch_free(w->scratch);
     if (w->base)
         event_base_free(w->base);
 }
@@ -203,6 +218,7 @@ gateway_run(const struct config *cfg)
     sigset_t sigs;
     int rc = 1;
     int started = 0;
+    const char **rule_names = NULL;
 
     memset(&gw, 0, sizeof(gw));
     gw.cfg = cfg;
@@ -226,6 +242,22 @@ gateway_run(const struct config *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct scan_config *sc = NULL;
+    if (scan_config_load(cfg_get(cfg->doc.root, "scanner"), &sc, &err) < 0) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+    gw.scanner = scan_new(sc, &err);
+    scan_config_free(sc);
+    if (gw.scanner == NULL) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+    if (route_config_load(cfg_get(cfg->doc.root, "routing"), cfg, &gw.routes, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        goto out;
+    }
+    gw.health = health_new(cfg, route_config_health(gw.routes));
     gw.meter = meter_new(cfg, &err);
     if (gw.meter == NULL) {
         fprintf(stderr, "hybridgate: %s\n", err.msg);
@@ -237,6 +269,14 @@ gateway_run(const struct config *cfg)
         goto out;
     }
 
+    size_t nrules = route_config_nrules(gw.routes);
+    rule_names = xcalloc(nrules ? nrules : 1, sizeof(*rule_names));
+    for (size_t i = 0; i < nrules; i++)
+        rule_names[i] = route_config_rule_name(gw.routes, i);
+    if (admin_open(&gw.admin, cfg, &gw.backends, rule_names, nrules, &err) < 0) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -260,6 +300,7 @@ gateway_run(const struct config *cfg)
             continue;
         if (sig == SIGHUP) {
             log_info("serve", "SIGHUP: reopening logs");
+            accesslog_reopen();
             continue;
         }
         log_info("serve", "signal %d: draining (drain_timeout=%ld ms)", sig, cfg->drain_timeout_ms);
@@ -279,6 +320,11 @@ out:
     free(gw.workers);
     store_close(gw.store); /* after the workers: writes every row they queued */
     meter_free(gw.meter);
+    admin_close(&gw.admin);
+    free(rule_names);
+    health_free(gw.health);
+    route_config_free(gw.routes);
+    scan_free(gw.scanner);
     backend_set_cleanup(&gw.backends);
     curl_global_cleanup();
     return rc;

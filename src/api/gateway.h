@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "api/admin.h"
 #include "backend/backend.h"
 #include "core/config.h"
 
@@ -18,6 +19,10 @@ struct http_server;
 struct http_client;
 struct meter;
 struct store;
+struct scanner;
+struct scan_scratch;
+struct route_config;
+struct health;
 
 struct gateway {
     const struct config *cfg;  /* immutable while running */
@@ -26,8 +31,12 @@ struct gateway {
     int nworkers;              /* entries */
     atomic_bool draining;      /* SIGTERM received */
     int64_t started_us;        /* monotonic start time */
+    struct scanner *scanner;   /* compiled sensitive-data scanner (`scanner:`); owned */
+    struct route_config *routes; /* routing rules (`routing:`); owned */
+    struct health *health;     /* live backend state for routing; owned */
     struct meter *meter;       /* prices (`prices:`), immutable while running; owned */
     struct store *store;       /* usage store (`store:`), written off the loop; owned */
+    struct admin admin;        /* metrics registry, access log, /metrics /admin /ui */
 };
 
 struct worker {
@@ -38,9 +47,12 @@ struct worker {
     struct http_server *srv;   /* this thread's listener and connections */
     struct http_client *cl;    /* this thread's upstream client */
     struct event *health_timer; /* worker 0: periodic active checks */
+    struct scan_scratch *scratch; /* this thread's scanner scratch */
     struct event *drain_timer; /* checks whether in-flight work has finished */
     int64_t drain_deadline_us; /* monotonic deadline of the drain */
     uint64_t rng;              /* request-id generator state */
+    struct probe *probes[CONFIG_MAX_BACKENDS]; /* worker 0: running health probe per backend */
+    struct admin_worker admin; /* this thread's metrics shard and access-log queue */
 };
 
 /* Runs the gateway until SIGTERM/SIGINT, then drains. Returns the process exit status. */
