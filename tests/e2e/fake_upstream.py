@@ -282,8 +282,8 @@ class Handler(BaseHTTPRequestHandler):
             data = b'{"id": "chatcmpl-broken", "choices": [{"message": '
             self._head(200, "application/json", len(data), extra)
             rec.sent += data
-            self._write(data)
             rec.finished = True
+            self._write(data)
             return
         if mode == "malformed":
             self._head(200, "text/event-stream", extra=extra, chunked=True)
@@ -291,8 +291,8 @@ class Handler(BaseHTTPRequestHandler):
                        b"\n\n", b"event: nonsense\nthis line has no field separator\n\n",
                        b"data: not json at all\n\n", b"data: [DONE]\n\n"):
                 self._chunk(ev)
-            self._end_chunks()
             rec.finished = True
+            self._end_chunks()
             return
         if not want_stream:
             return self._nonstream(rec, spec, kind, req, mode, extra)
@@ -302,8 +302,8 @@ class Handler(BaseHTTPRequestHandler):
         data = json.dumps(obj).encode()
         self._head(status, "application/json", len(data), extra)
         self.rec.sent += data
-        self._write(data)
         self.rec.finished = True
+        self._write(data)
 
     def _usage(self, spec):
         u = spec.get("usage") or {"prompt_tokens": 3, "completion_tokens": 5}
@@ -340,14 +340,14 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "stall_mid":
                 self._sleep(float(spec.get("stall", 30)))
                 rec.sent += data[half:]
-                self._write(data[half:])
                 rec.finished = True
+                self._write(data[half:])
                 return
             return self._close_now(spec.get("rst", False))
         self._head(200, "application/json", len(data), extra)
         rec.sent += data
-        self._write(data)
         rec.finished = True
+        self._write(data)
 
     def stream_events(self, rec, spec, kind, req):
         """The SSE events (bytes, each ending in a blank line) of a normal stream."""
@@ -401,8 +401,8 @@ class Handler(BaseHTTPRequestHandler):
             rec.event_times.append(time.monotonic())
             if delay and i + 1 < len(events) and mode != "drip":
                 self._sleep(delay)
-        self._end_chunks()
         rec.finished = True
+        self._end_chunks()
         self.server.fake._notify()
 
     # -- control API (standalone process use) -------------------------------------------------------
