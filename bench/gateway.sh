@@ -11,7 +11,7 @@
 # Targets (issue 3): +p50 <= 0.150 ms at c=1; rps/nginx >= 0.5 at c=64 (chat and stream); idle RSS < 20 MB;
 # 10k streams held with RSS < 300 MB. Not a test: it reports, it does not fail on a missed target.
 #
-# Environment: BENCH_QUICK=1 (smoke run: 2 s runs, one round, 1000 streams), BENCH_PORTKEY=0 (skip Portkey,
+# Environment: BENCH_ONLY=wrk|streams (one part only), BENCH_QUICK=1 (smoke run: 2 s runs, one round, 1000 streams), BENCH_PORTKEY=0 (skip Portkey,
 # which npm-installs on first use), STREAMS, HARNESS_DIR (default ../shared/harness beside the clone),
 # HYBRIDGATE_BIN (default build/hybridgate), BENCH_PORT (18080), plus compare.sh/bench.sh's knobs
 # (DURATION, ROUNDS, WARMUP, CONNS, ...). Output also goes to build/bench/ (gateway.txt, gateway.json).
@@ -49,6 +49,7 @@ trap cleanup EXIT
 trap 'exit 143' TERM INT
 
 log() { echo "gateway.sh: $*" >&2; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 wait_http() { # URL SECONDS
     local i=0
@@ -57,6 +58,10 @@ wait_http() { # URL SECONDS
     done
 }
 
+ONLY=${BENCH_ONLY:-}
+: >"$tmp/compare.txt"
+idle_rss=0
+if [ "$ONLY" != streams ]; then
 # -- 1. stand-ins, Portkey, hybridgate -----------------------------------------------------------------
 log "starting the stand-ins (harness/up.sh${BENCH_PORTKEY:+ BENCH_PORTKEY=$BENCH_PORTKEY})"
 if [ "${BENCH_PORTKEY:-1}" = 1 ]; then "$HARNESS_DIR/up.sh" portkey >&2; else "$HARNESS_DIR/up.sh" >&2; fi
@@ -92,6 +97,12 @@ OUT=$OUTDIR/compare.tsv "$HARNESS_DIR/compare.sh" \
     "hybridgate=http://127.0.0.1:$PORT,$here/post-hybridgate.lua,/v1/chat/completions" >"$tmp/compare.txt"
 kill "$gw" 2>/dev/null || true
 wait "$gw" 2>/dev/null || true
+fi
+
+streams_json='{}'
+note=""
+gw2_alive=1
+if [ "$ONLY" != wrk ]; then
 
 # -- 3. many open streams ------------------------------------------------------------------------------
 nofile_hard=$(ulimit -Hn)
@@ -100,7 +111,6 @@ ulimit -n "$nofile_hard"
 # the gateway holds two sockets per stream (client + upstream)
 max_streams=$(((nofile_hard - 200) / 2))
 n=$STREAMS
-note=""
 if [ "$n" -gt "$max_streams" ]; then
     note="limited to $max_streams by RLIMIT_NOFILE hard limit $nofile_hard (2 fds per stream)"
     n=$max_streams
@@ -130,11 +140,15 @@ pids+=("$gw2")
 wait_http "http://127.0.0.1:$sport/healthz" 10 || { cat "$tmp/gw2.err" >&2; log "hybridgate (streams) did not start"; exit 1; }
 sleep 1
 log "opening $n streams through hybridgate (pid $gw2)"
+cpu0=$(cpu_ticks "$gw2")
 streams_json=$(python3 "$here/streams10k.py" client --port "$sport" --n "$n" --rss-pid "$gw2" --hold 3 \
     2>"$tmp/client.err" | tail -1) || true
+gw_cpu=$(( $(cpu_ticks "$gw2") - cpu0 ))
+[ -n "$streams_json" ] && streams_json=$(echo "$streams_json" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); d["gateway_cpu_s"]=int(sys.argv[1])/100; print(json.dumps(d))' "$gw_cpu")
 [ -n "$streams_json" ] || { streams_json='{}'; log "streams client failed: $(tail -3 "$tmp/client.err")"; }
-gw2_alive=1
 kill -0 "$gw2" 2>/dev/null || gw2_alive=0
+fi
 
 # -- report --------------------------------------------------------------------------------------------
 python3 - "$tmp/compare.txt" "$idle_rss" "$streams_json" "$STREAMS" "$note" "$gw2_alive" "$json" \
@@ -168,7 +182,7 @@ targets = {
     "added_p50_ms_c1_stream": (hg.get(("stream", 1), {}).get("+p50_ms"), "<= 0.150"),
     "rps_vs_nginx_c64_chat": (hg.get(("chat", 64), {}).get("rps/nginx"), ">= 0.5"),
     "rps_vs_nginx_c64_stream": (hg.get(("stream", 64), {}).get("rps/nginx"), ">= 0.5"),
-    "idle_rss_mib": (round(int(idle) / 1024, 1), "< 20"),
+    "idle_rss_mib": (round(int(idle) / 1024, 1) if int(idle) else None, "< 20"),
     "streams_rss_mib": (round(s.get("rss_kib_peak", 0) / 1024, 1) if s else None, "< 300"),
 }
 def met(v, t):
@@ -184,9 +198,9 @@ with open(outdir + "/gateway.json", "w") as f:
     json.dump(result, f, indent=1)
 lines = [open(path).read().rstrip(), "",
          "hybridgate idle RSS: %.1f MiB" % (int(idle) / 1024),
-         "open streams: %s of %s established (%s failed) in %ss; gateway RSS idle %.1f MiB, held %.1f MiB, "
+         "open streams: %s of %s established (%s failed) in %ss (gateway CPU %ss); gateway RSS idle %.1f MiB, held %.1f MiB, "
          "peak %.1f MiB, after %.1f MiB%s%s" % (
-             s.get("established"), s.get("target"), s.get("failed"), s.get("establish_s"),
+             s.get("established"), s.get("target"), s.get("failed"), s.get("establish_s"), s.get("gateway_cpu_s"),
              s.get("rss_kib_idle", 0) / 1024, s.get("rss_kib_held", 0) / 1024, s.get("rss_kib_peak", 0) / 1024,
              s.get("rss_kib_after", 0) / 1024, "; " + note if note else "",
              "" if alive == "1" else "; THE GATEWAY DIED"),
