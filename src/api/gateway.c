@@ -19,11 +19,14 @@
 #include <unistd.h>
 
 #include "api/openai.h"
+#include "metrics/accesslog.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "meter/meter.h"
+#include "store/store.h"
 
 #define DRAIN_POLL_MS 20
 #define HEALTH_TICK_MS 250
@@ -66,6 +69,7 @@ probe_done(struct http_call *c, const char *errstr, void *arg)
     struct backend_rt *b = &pr->w->gw->backends.b[pr->backend];
     /* any answer below 500 means the server is up and serving HTTP */
     bool up = errstr == NULL && pr->status > 0 && pr->status < 500;
+    pr->w->probes[pr->backend] = NULL;
     enum backend_health before = (enum backend_health)atomic_load(&b->health);
     backend_report_check(b, up, clock_mono_us());
     if ((before == BACKEND_HEALTH_UP) != up)
@@ -88,7 +92,7 @@ on_health_tick(evutil_socket_t fd, short what, void *arg)
         if (iv <= 0 || atomic_load(&w->gw->draining))
             continue;
         int64_t last = atomic_load(&b->last_check_us);
-        if (last && now - last < iv * 1000)
+        if ((last && now - last < iv * 1000) || w->probes[i])
             continue;
         atomic_store(&b->last_check_us, now);
         struct probe *pr = xcalloc(1, sizeof(*pr));
@@ -103,6 +107,7 @@ on_health_tick(evutil_socket_t fd, short what, void *arg)
                                    .connect_timeout_ms = to,
                                    .total_timeout_ms = to,
                                    .ca_file = b->conf->ca_file};
+        w->probes[i] = pr;
         pr->call = http_call_start(w->cl, &o, probe_head, probe_data, probe_done, pr);
     }
 }
@@ -169,6 +174,7 @@ worker_init(struct gateway *gw, struct worker *w, int id, struct hg_err *err)
     if (w->srv == NULL)
         return -1;
     w->cl = http_client_new(w->base);
+    admin_worker_init(&gw->admin, &w->admin);
     if (id == 0) {
         w->health_timer = event_new(w->base, -1, EV_PERSIST, on_health_tick, w);
         struct timeval tv = {0, HEALTH_TICK_MS * 1000};
@@ -185,10 +191,13 @@ worker_cleanup(struct worker *w)
         event_free(w->health_timer);
     if (w->drain_timer)
         event_free(w->drain_timer);
-    if (w->cl)
-        http_client_free(w->cl);
+    /* the server first: closing its connections ends their proxies, which cancel their calls */
     if (w->srv)
         http_server_free(w->srv);
+    for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++)
+        free(w->probes[i]); /* a probe still running is cancelled by http_client_free */
+    if (w->cl)
+        http_client_free(w->cl);
     if (w->base)
         event_base_free(w->base);
 }
@@ -224,6 +233,21 @@ gateway_run(const struct config *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    gw.meter = meter_new(cfg, &err);
+    if (gw.meter == NULL) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+    gw.store = store_open(cfg_get(cfg->doc.root, "store"), &err);
+    if (gw.store == NULL) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+
+    if (admin_open(&gw.admin, cfg, &gw.backends, NULL, 0, &err) < 0) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -247,6 +271,7 @@ gateway_run(const struct config *cfg)
             continue;
         if (sig == SIGHUP) {
             log_info("serve", "SIGHUP: reopening logs");
+            accesslog_reopen();
             continue;
         }
         log_info("serve", "signal %d: draining (drain_timeout=%ld ms)", sig, cfg->drain_timeout_ms);
@@ -264,6 +289,9 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
+    store_close(gw.store); /* after the workers: writes every row they queued */
+    meter_free(gw.meter);
+    admin_close(&gw.admin);
     backend_set_cleanup(&gw.backends);
     curl_global_cleanup();
     return rc;

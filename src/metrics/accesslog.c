@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/* Access log: per-worker single-producer rings of struct req_record, drained by one writer
+ * thread that formats JSON lines into a 64 KiB batch and write()s it. The request path only
+ * copies the record (~700 bytes) and publishes it with one release store. SIGHUP reopens the
+ * file through a signal-safe generation counter the writer polls on each wake. */
+#include "metrics/accesslog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+
+/* Writer period when idle: bounds the delay of a line and of a SIGHUP reopen. */
+#define WRITER_PERIOD_MS 10
+/* Bytes formatted before a write(): large enough to amortise the syscall, small enough to
+ * stay in L2. */
+#define BATCH_BYTES (64 * 1024)
+
+/* Ring of one worker. Lifecycle of a slot: the producer fills ring[head % N] and then
+ * release-stores head+1; the consumer acquire-loads head, formats the slots up to it, then
+ * release-stores tail. Full when head - tail == N. */
+struct accesslog_queue {
+    struct accesslog *al;                     /* owner */
+    size_t head;                              /* next slot to fill; written by the producer */
+    size_t tail;                              /* next slot to drain; written by the writer */
+    uint64_t dropped;                         /* lines dropped on a full ring (producer) */
+    struct accesslog_queue *next;             /* al->queues list */
+    struct req_record ring[ACCESSLOG_RING];   /* the records */
+};
+
+struct accesslog {
+    char *path;                    /* file path, or NULL for stdout/stderr */
+    int fd;                        /* current output; owned only when path != NULL */
+    pthread_t thread;              /* the writer */
+    pthread_mutex_t lock;          /* protects queues, stop, flush_* */
+    pthread_cond_t wake;           /* signalled by flush and close */
+    pthread_cond_t flushed;        /* signalled by the writer after each pass */
+    bool stop;                     /* close requested */
+    uint64_t flush_seq;            /* flush requests made */
+    uint64_t flush_done;           /* flush requests fully drained */
+    struct accesslog_queue *queues; /* every worker queue */
+    uint64_t lines;                /* lines written (atomic) */
+    uint64_t write_dropped;        /* lines lost to write errors (atomic) */
+    int seen_gen;                  /* reopen generation last applied */
+    bool write_failed;             /* a write error was logged (log once until it recovers) */
+};
+
+static volatile sig_atomic_t reopen_gen;
+
+void
+accesslog_reopen(void)
+{
+    reopen_gen = reopen_gen + 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Formatting                                                                                  */
+
+/* The formatter appends literal keys and hand-formatted integers instead of buf_printf: the
+ * printf version measured 2.7 µs per line (vsnprintf runs twice per call in buf_vprintf), this
+ * one ~0.4 µs (bench/bench_metrics.c), which keeps the writer thread's CPU under 1% of a
+ * proxied request. */
+
+#define LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
+
+static void
+put_i64(struct buf *b, int64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + a % 10);
+        a /= 10;
+    } while (a);
+    if (v < 0)
+        *--p = '-';
+    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* Appends `,"key":"escaped value"` for a fixed-size record field (bounded by its size, so a
+ * field without a NUL cannot make us read past it). */
+#define PUT_FIELD_STR(b, rec, f)                                                                   \
+    do {                                                                                           \
+        LIT((b), ",\"" #f "\":");                                                                  \
+        buf_append_json_str((b), (rec)->f, strnlen((rec)->f, sizeof((rec)->f)));                   \
+    } while (0)
+#define PUT_FIELD_INT(b, rec, f)                                                                   \
+    do {                                                                                           \
+        LIT((b), ",\"" #f "\":");                                                                  \
+        put_i64((b), (rec)->f);                                                                    \
+    } while (0)
+#define PUT_FIELD_BOOL(b, rec, f)                                                                  \
+    do {                                                                                           \
+        if ((rec)->f)                                                                              \
+            LIT((b), ",\"" #f "\":true");                                                          \
+        else                                                                                       \
+            LIT((b), ",\"" #f "\":false");                                                         \
+    } while (0)
+
+/* "YYYY-MM-DDTHH:MM:SS" of the last second formatted by this thread: lines come in time order,
+ * so gmtime_r runs about once per second. */
+static _Thread_local int64_t cached_sec = -1;
+static _Thread_local char cached_time[80];
+
+int
+accesslog_format(const struct req_record *rec, struct buf *out)
+{
+    static const char *const classes[] = {"pii", "phi", "financial", "secret"};
+    /* Worst case: every field byte escaped as \u00XX (6 bytes), plus keys and numbers. Checking
+     * the room once means no append below can fail half-way through a line. */
+    if (out->max - out->len < 6 * sizeof(*rec) + 1024)
+        return -1;
+    int64_t sec = rec->ts_us / 1000000;
+    if (sec != cached_sec) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(cached_time, sizeof(cached_time), "%04d-%02d-%02dT%02d:%02d:%02d",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_sec = sec;
+    }
+    int ms = (int)(rec->ts_us % 1000000 / 1000);
+    char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
+                    'Z', '"'};
+    LIT(out, "{\"time\":\"");
+    buf_appends(out, cached_time);
+    buf_append(out, frac, sizeof(frac));
+    PUT_FIELD_INT(out, rec, ts_us);
+    PUT_FIELD_STR(out, rec, request_id);
+    PUT_FIELD_STR(out, rec, key_id);
+    PUT_FIELD_STR(out, rec, team);
+    PUT_FIELD_STR(out, rec, endpoint);
+    PUT_FIELD_STR(out, rec, requested_model);
+    PUT_FIELD_STR(out, rec, model);
+    PUT_FIELD_STR(out, rec, rule);
+    PUT_FIELD_STR(out, rec, reason);
+    PUT_FIELD_STR(out, rec, backend);
+    PUT_FIELD_STR(out, rec, backend_kind);
+    LIT(out, ",\"classes\":[");
+    bool first = true;
+    for (unsigned c = 0; c < 4; c++) {
+        if (rec->classes & (1u << c)) {
+            if (!first)
+                buf_appendc(out, ',');
+            buf_appendc(out, '"');
+            buf_appends(out, classes[c]);
+            buf_appendc(out, '"');
+            first = false;
+        }
+    }
+    buf_appendc(out, ']');
+    PUT_FIELD_BOOL(out, rec, sensitive);
+    PUT_FIELD_BOOL(out, rec, stream);
+    PUT_FIELD_BOOL(out, rec, masked);
+    PUT_FIELD_INT(out, rec, status);
+    PUT_FIELD_INT(out, rec, attempts);
+    PUT_FIELD_INT(out, rec, input_tokens);
+    PUT_FIELD_INT(out, rec, output_tokens);
+    PUT_FIELD_INT(out, rec, ttft_us);
+    PUT_FIELD_INT(out, rec, total_us);
+    PUT_FIELD_INT(out, rec, scan_us);
+    PUT_FIELD_INT(out, rec, cost_micro_usd);
+    PUT_FIELD_STR(out, rec, error);
+    LIT(out, "}\n");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Writer thread                                                                               */
+
+static int
+open_target(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+/* Writes all of p; on error logs once and returns -1 (the batch is lost and counted). */
+static int
+write_all(struct accesslog *al, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(al->fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (!al->write_failed)
+                log_error("accesslog", "write(%s) failed: %s, lines dropped",
+                          al->path ? al->path : "stdout", strerror(errno));
+            al->write_failed = true;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    al->write_failed = false;
+    return 0;
+}
+
+static void
+flush_batch(struct accesslog *al, struct buf *batch, uint64_t nlines)
+{
+    if (batch->len == 0)
+        return;
+    if (write_all(al, batch->p, batch->len) == 0)
+        __atomic_add_fetch(&al->lines, nlines, __ATOMIC_RELAXED);
+    else
+        __atomic_add_fetch(&al->write_dropped, nlines, __ATOMIC_RELAXED);
+    buf_reset(batch);
+}
+
+static void
+maybe_reopen(struct accesslog *al)
+{
+    int gen = reopen_gen;
+    if (gen == al->seen_gen)
+        return;
+    al->seen_gen = gen;
+    if (al->path == NULL)
+        return;
+    int fd = open_target(al->path);
+    if (fd < 0) {
+        log_error("accesslog", "open(%s) failed on reopen: %s, keeping the old file", al->path,
+                  strerror(errno));
+        return;
+    }
+    close(al->fd);
+    al->fd = fd;
+    log_info("accesslog", "reopened %s", al->path);
+}
+
+/* Drains every queue once. Returns the number of lines handled. Writer thread only. */
+static size_t
+drain(struct accesslog *al, struct buf *batch)
+{
+    size_t total = 0;
+    uint64_t pending = 0;
+    pthread_mutex_lock(&al->lock);
+    struct accesslog_queue *qs = al->queues;
+    pthread_mutex_unlock(&al->lock);
+    /* Queues are only ever prepended, so walking from a snapshot of the head is safe. */
+    for (struct accesslog_queue *q = qs; q; q = q->next) {
+        size_t head = __atomic_load_n(&q->head, __ATOMIC_ACQUIRE);
+        size_t tail = q->tail;
+        while (tail != head) {
+            if (accesslog_format(&q->ring[tail % ACCESSLOG_RING], batch) == 0)
+                pending++;
+            tail++;
+            if (batch->len >= BATCH_BYTES) {
+                flush_batch(al, batch, pending);
+                pending = 0;
+            }
+            total++;
+        }
+        __atomic_store_n(&q->tail, tail, __ATOMIC_RELEASE);
+    }
+    flush_batch(al, batch, pending);
+    return total;
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct accesslog *al = arg;
+    struct buf batch;
+    buf_init(&batch, 4 * BATCH_BYTES);
+    pthread_mutex_lock(&al->lock);
+    for (;;) {
+        bool stop = al->stop;
+        uint64_t seq = al->flush_seq;
+        pthread_mutex_unlock(&al->lock);
+        maybe_reopen(al);
+        size_t n = drain(al, &batch);
+        pthread_mutex_lock(&al->lock);
+        if (seq != al->flush_done) {
+            al->flush_done = seq;
+            pthread_cond_broadcast(&al->flushed);
+        }
+        if (stop)
+            break;
+        if (n == 0 && !al->stop && al->flush_seq == seq) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += WRITER_PERIOD_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&al->wake, &al->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&al->lock);
+    buf_cleanup(&batch);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Public API                                                                                  */
+
+struct accesslog *
+accesslog_open(const char *target, struct hg_err *err)
+{
+    err->status = 0;
+    if (target == NULL || !strcmp(target, "off") || target[0] == '\0')
+        return NULL;
+    struct accesslog *al = xcalloc(1, sizeof(*al));
+    if (!strcmp(target, "stdout")) {
+        al->fd = STDOUT_FILENO;
+    } else if (!strcmp(target, "stderr")) {
+        al->fd = STDERR_FILENO;
+    } else {
+        al->path = xstrdup(target);
+        al->fd = open_target(target);
+        if (al->fd < 0) {
+            hg_err_set(err, 500, HG_ERR_SERVER, NULL, "access_log: open(%s) failed: %s", target,
+                       strerror(errno));
+            free(al->path);
+            free(al);
+            return NULL;
+        }
+    }
+    al->seen_gen = reopen_gen;
+    pthread_mutex_init(&al->lock, NULL);
+    pthread_cond_init(&al->wake, NULL);
+    pthread_cond_init(&al->flushed, NULL);
+    if (pthread_create(&al->thread, NULL, writer_main, al) != 0) {
+        hg_err_set(err, 500, HG_ERR_SERVER, NULL, "access_log: pthread_create failed");
+        if (al->path)
+            close(al->fd);
+        pthread_mutex_destroy(&al->lock);
+        pthread_cond_destroy(&al->wake);
+        pthread_cond_destroy(&al->flushed);
+        free(al->path);
+        free(al);
+        return NULL;
+    }
+    return al;
+}
+
+struct accesslog_queue *
+accesslog_queue_new(struct accesslog *al)
+{
+    if (al == NULL)
+        return NULL;
+    struct accesslog_queue *q = xcalloc(1, sizeof(*q));
+    q->al = al;
+    pthread_mutex_lock(&al->lock);
+    q->next = al->queues;
+    al->queues = q;
+    pthread_mutex_unlock(&al->lock);
+    return q;
+}
+
+void
+accesslog_push(struct accesslog_queue *q, const struct req_record *rec)
+{
+    if (q == NULL)
+        return;
+    size_t head = q->head;
+    if (head - __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) >= ACCESSLOG_RING) {
+        __atomic_store_n(&q->dropped, q->dropped + 1, __ATOMIC_RELAXED);
+        return;
+    }
+    memcpy(&q->ring[head % ACCESSLOG_RING], rec, sizeof(*rec));
+    __atomic_store_n(&q->head, head + 1, __ATOMIC_RELEASE);
+}
+
+void
+accesslog_flush(struct accesslog *al)
+{
+    if (al == NULL)
+        return;
+    pthread_mutex_lock(&al->lock);
+    uint64_t seq = ++al->flush_seq;
+    pthread_cond_signal(&al->wake);
+    while (al->flush_done < seq && !al->stop)
+        pthread_cond_wait(&al->flushed, &al->lock);
+    pthread_mutex_unlock(&al->lock);
+}
+
+void
+accesslog_stats(const struct accesslog *al, uint64_t *lines, uint64_t *dropped)
+{
+    uint64_t l = 0;
+    uint64_t d = 0;
+    if (al) {
+        l = __atomic_load_n(&al->lines, __ATOMIC_RELAXED);
+        d = __atomic_load_n(&al->write_dropped, __ATOMIC_RELAXED);
+        struct accesslog *m = (struct accesslog *)al; /* the lock is not part of the value */
+        pthread_mutex_lock(&m->lock);
+        for (const struct accesslog_queue *q = al->queues; q; q = q->next)
+            d += __atomic_load_n(&q->dropped, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&m->lock);
+    }
+    if (lines)
+        *lines = l;
+    if (dropped)
+        *dropped = d;
+}
+
+void
+accesslog_close(struct accesslog *al)
+{
+    if (al == NULL)
+        return;
+    pthread_mutex_lock(&al->lock);
+    al->stop = true;
+    pthread_cond_signal(&al->wake);
+    pthread_mutex_unlock(&al->lock);
+    pthread_join(al->thread, NULL);
+    if (al->path)
+        close(al->fd);
+    struct accesslog_queue *q = al->queues;
+    while (q) {
+        struct accesslog_queue *next = q->next;
+        free(q);
+        q = next;
+    }
+    pthread_mutex_destroy(&al->lock);
+    pthread_cond_destroy(&al->wake);
+    pthread_cond_destroy(&al->flushed);
+    free(al->path);
+    free(al);
+}
