@@ -20,7 +20,8 @@ Modes (keys in brackets, with defaults):
   status      an OpenAI error JSON with [status 500, retry_after None, message]
   stall_head  sleeps [stall 30] before the response head (watching for the client to go away)
   stall_mid   stream: [after 2] events then sleeps [stall 30]; non-stream: head + half the body, sleeps
-  die_mid     stream: [after 2] events then closes the socket ([rst False]: RST instead of FIN);
+  die_mid     stream: [after 2] events then closes the socket ([rst False]: RST instead of FIN, after
+              [pause 0.2] so that the events sent are read before the reset discards them);
               non-stream: head + half the body, then closes
   die_head    closes the connection without answering
   garbage     answers bytes that are not HTTP, then closes
@@ -385,7 +386,11 @@ class Handler(BaseHTTPRequestHandler):
         for i, ev in enumerate(events):
             if mode in ("stall_mid", "die_mid") and i == after:
                 if mode == "die_mid":
-                    return self._close_now(spec.get("rst", False))
+                    # An RST makes the peer's kernel drop data it has not read yet: pause first, so the
+                    # events already sent reach the gateway and only the end of the stream is lost.
+                    rst = spec.get("rst", False)
+                    self._sleep(float(spec.get("pause", 0.2 if rst else 0)))
+                    return self._close_now(rst)
                 self._sleep(float(spec.get("stall", 30)))
             if mode == "drip":
                 for b in range(len(ev)):
