@@ -311,7 +311,8 @@ admin_open(struct admin *a, const struct config *cfg, const struct backend_set *
 void
 admin_worker_init(struct admin *a, struct admin_worker *aw)
 {
-    aw->shard = metrics_shard_new(a->metrics);
+    /* metrics.enabled: false turns off the counting too, not only the endpoint (bench baseline) */
+    aw->shard = a->conf.metrics_enabled ? metrics_shard_new(a->metrics) : NULL;
     aw->alog = accesslog_queue_new(a->alog);
 }
 

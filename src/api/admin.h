@@ -39,7 +39,7 @@ typedef int admin_headline_cb(void *ctx, int64_t now_us, struct buf *out);
 
 /* Options from the config's `metrics:` and `dashboard:` sections. */
 struct admin_conf {
-    bool metrics_enabled;   /* metrics.enabled, default true: serve /metrics */
+    bool metrics_enabled;   /* metrics.enabled, default true: count and serve /metrics */
     bool metrics_need_key;  /* metrics.require_admin_key, default false */
     bool dashboard_enabled; /* dashboard.enabled, default true: serve /ui */
 };
