@@ -25,6 +25,8 @@
 #include "core/log.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "meter/meter.h"
+#include "store/store.h"
 
 #define DRAIN_POLL_MS 20
 #define HEALTH_TICK_MS 250
@@ -67,6 +69,7 @@ probe_done(struct http_call *c, const char *errstr, void *arg)
     struct backend_rt *b = &pr->w->gw->backends.b[pr->backend];
     /* any answer below 500 means the server is up and serving HTTP */
     bool up = errstr == NULL && pr->status > 0 && pr->status < 500;
+    pr->w->probes[pr->backend] = NULL;
     enum backend_health before = (enum backend_health)atomic_load(&b->health);
     backend_report_check(b, up, clock_mono_us());
     if ((before == BACKEND_HEALTH_UP) != up)
@@ -89,7 +92,7 @@ on_health_tick(evutil_socket_t fd, short what, void *arg)
         if (iv <= 0 || atomic_load(&w->gw->draining))
             continue;
         int64_t last = atomic_load(&b->last_check_us);
-        if (last && now - last < iv * 1000)
+        if ((last && now - last < iv * 1000) || w->probes[i])
             continue;
         atomic_store(&b->last_check_us, now);
         struct probe *pr = xcalloc(1, sizeof(*pr));
@@ -104,6 +107,7 @@ on_health_tick(evutil_socket_t fd, short what, void *arg)
                                    .connect_timeout_ms = to,
                                    .total_timeout_ms = to,
                                    .ca_file = b->conf->ca_file};
+        w->probes[i] = pr;
         pr->call = http_call_start(w->cl, &o, probe_head, probe_data, probe_done, pr);
     }
 }
@@ -187,10 +191,13 @@ worker_cleanup(struct worker *w)
         event_free(w->health_timer);
     if (w->drain_timer)
         event_free(w->drain_timer);
-    if (w->cl)
-        http_client_free(w->cl);
+    /* the server first: closing its connections ends their proxies, which cancel their calls */
     if (w->srv)
         http_server_free(w->srv);
+    for (size_t i = 0; i < CONFIG_MAX_BACKENDS; i++)
+        free(w->probes[i]); /* a probe still running is cancelled by http_client_free */
+    if (w->cl)
+        http_client_free(w->cl);
     if (w->base)
         event_base_free(w->base);
 }
@@ -225,6 +232,17 @@ gateway_run(const struct config *cfg)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    gw.meter = meter_new(cfg, &err);
+    if (gw.meter == NULL) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+    gw.store = store_open(cfg_get(cfg->doc.root, "store"), &err);
+    if (gw.store == NULL) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
 
     if (admin_open(&gw.admin, cfg, &gw.backends, NULL, 0, &err) < 0) {
         fprintf(stderr, "hybridgate: %s\n", err.msg);
@@ -271,6 +289,8 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
+    store_close(gw.store); /* after the workers: writes every row they queued */
+    meter_free(gw.meter);
     admin_close(&gw.admin);
     backend_set_cleanup(&gw.backends);
     curl_global_cleanup();

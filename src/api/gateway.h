@@ -17,6 +17,8 @@
 struct event_base;
 struct http_server;
 struct http_client;
+struct meter;
+struct store;
 
 struct gateway {
     const struct config *cfg;  /* immutable while running */
@@ -25,6 +27,8 @@ struct gateway {
     int nworkers;              /* entries */
     atomic_bool draining;      /* SIGTERM received */
     int64_t started_us;        /* monotonic start time */
+    struct meter *meter;       /* prices (`prices:`), immutable while running; owned */
+    struct store *store;       /* usage store (`store:`), written off the loop; owned */
     struct admin admin;        /* metrics registry, access log, /metrics /admin /ui */
 };
 
@@ -39,6 +43,7 @@ struct worker {
     struct event *drain_timer; /* checks whether in-flight work has finished */
     int64_t drain_deadline_us; /* monotonic deadline of the drain */
     uint64_t rng;              /* request-id generator state */
+    struct probe *probes[CONFIG_MAX_BACKENDS]; /* worker 0: running health probe per backend */
     struct admin_worker admin; /* this thread's metrics shard and access-log queue */
 };
 

@@ -32,6 +32,8 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "http/sse.h"
+#include "meter/meter.h"
+#include "store/store.h"
 #include "metrics/metrics.h"
 
 #define MAX_CANDIDATES 16
@@ -113,8 +115,7 @@ send_error(struct http_req *req, const struct hg_err *e, const char *reqid)
     struct buf b;
     buf_init(&b, 4096);
     hg_err_json(e, &b);
-    if (reqid)
-        http_req_set_header(req, "x-request-id", reqid);
+    (void)reqid; /* x-request-id was set on the response when the request arrived */
     http_req_send(req, e->status ? e->status : 500, "application/json", b.p, b.len);
     buf_cleanup(&b);
 }
@@ -208,6 +209,9 @@ finish(struct proxy *p, int status)
     p->rec.total_us = clock_mono_us() - p->t_start;
     if (p->t_first)
         p->rec.ttft_us = p->t_first - p->t_start;
+    p->rec.cost_micro_usd = meter_cost_micro_usd(p->w->gw->meter, p->rec.backend, p->rec.model,
+                                                 p->rec.input_tokens, p->rec.output_tokens);
+    store_put(p->w->gw->store, &p->rec); /* a copy into the writer's queue; never blocks */
     admin_request_done(&p->w->admin, &p->rec);
     proxy_free(p);
 }
@@ -217,7 +221,6 @@ set_route_headers(struct proxy *p)
 {
     const struct backend_rt *b = &p->w->gw->backends.b[p->cur];
     http_req_set_header(p->req, "x-hybridgate-backend", b->conf->name);
-    http_req_set_header(p->req, "x-request-id", p->reqid);
 }
 
 /* Sends the error in p->last_err (no attempt produced an answer) and ends. */
@@ -408,17 +411,19 @@ on_up_data(struct http_call *c, const char *d, size_t n, void *arg)
     if (p->t_first == 0)
         p->t_first = clock_mono_us();
     if (p->relaying) {
+        /* Backpressure: a slow client stops the upstream. Pausing hands the bytes back to curl,
+         * which delivers them again on resume, so decide before consuming anything. */
+        if (http_req_pending(p->req) > STREAM_HIGH_WATER) {
+            p->paused = true;
+            stop_timer(p); /* the idle timeout measures the upstream, not our client */
+            return 1;
+        }
         arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
         buf_reset(&p->out);
         if (sse_feed(&p->sse, d, n, on_sse_event, p) < 0)
             return -1; /* malformed: an event larger than the cap */
-        if (p->out.len == 0)
-            return 0;
-        size_t pending = http_req_write(p->req, p->out.p, p->out.len);
-        if (pending > STREAM_HIGH_WATER) {
-            p->paused = true;
-            return 1;
-        }
+        if (p->out.len)
+            http_req_write(p->req, p->out.p, p->out.len);
         return 0;
     }
     if (buf_append(&p->resp, d, n) < 0)
@@ -433,6 +438,7 @@ on_client_flush(struct http_req *req, void *arg)
     (void)req;
     if (p->paused && p->call) {
         p->paused = false;
+        arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
         http_call_resume(p->call);
     }
 }
@@ -696,8 +702,57 @@ validate(const cJSON *body, enum endpoint ep, bool *stream, struct hg_err *e)
     return 0;
 }
 
+/* Strict UTF-8 check (no overlongs, no surrogates, ≤ U+10FFFF); the ASCII run is the fast path. */
+static bool
+utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (v & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
 static void
-handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep)
+handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep, const char *reqid)
 {
     struct gateway *gw = w->gw;
     struct hg_err e = {0};
@@ -714,11 +769,15 @@ handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep)
     buf_init(&p->resp, RESP_MAX);
     buf_init(&p->out, RESP_MAX);
     sse_parser_init(&p->sse, 4u << 20);
-    make_reqid(w, req, p->reqid, sizeof(p->reqid));
+    snprintf(p->reqid, sizeof(p->reqid), "%s", reqid);
     snprintf(p->reqid_hdr, sizeof(p->reqid_hdr), "x-request-id: %s", p->reqid);
     snprintf(p->rec.request_id, sizeof(p->rec.request_id), "%s", p->reqid);
     snprintf(p->rec.endpoint, sizeof(p->rec.endpoint), "%s", endpoint_name(ep));
 
+    if (!utf8_valid((const unsigned char *)raw, len)) {
+        hg_err_set(&e, 400, HG_ERR_INVALID, "invalid_utf8", "the request body is not valid UTF-8");
+        goto reject;
+    }
     p->body = json_parse(raw, len);
     if (p->body == NULL) {
         hg_err_set(&e, 400, HG_ERR_INVALID, "invalid_json",
@@ -751,6 +810,9 @@ void
 api_handle(struct http_req *req, void *arg)
 {
     struct worker *w = arg;
+    char reqid[40];
+    make_reqid(w, req, reqid, sizeof(reqid));
+    http_req_set_header(req, "x-request-id", reqid);
     int est = http_req_error_status(req);
     if (est) {
         if (est == 413)
@@ -770,11 +832,11 @@ api_handle(struct http_req *req, void *arg)
     bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 
     if (post && !strcmp(path, "/v1/chat/completions"))
-        handle_proxy(w, req, EP_CHAT);
+        handle_proxy(w, req, EP_CHAT, reqid);
     else if (post && !strcmp(path, "/v1/completions"))
-        handle_proxy(w, req, EP_COMPLETIONS);
+        handle_proxy(w, req, EP_COMPLETIONS, reqid);
     else if (post && !strcmp(path, "/v1/embeddings"))
-        handle_proxy(w, req, EP_EMBEDDINGS);
+        handle_proxy(w, req, EP_EMBEDDINGS, reqid);
     else if (get && !strcmp(path, "/v1/models"))
         handle_models(w, req);
     else if (get && !strcmp(path, "/healthz"))

@@ -8,6 +8,9 @@
 #include "api/gateway.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "report/report.h"
+#include "route/route.h"
+#include "scan/scan.h"
 
 #ifndef HG_VERSION
 #define HG_VERSION "0.1.0"
@@ -49,7 +52,17 @@ check_config_main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    printf("%s: ok (%zu backends, %zu aliases)\n", path, cfg.nbackends, cfg.naliases);
+    /* routing: rules are checked here too, so a rule that could send sensitive data to a hosted
+     * backend fails check-config (route/route.h) */
+    struct route_config *rc = NULL;
+    if (route_config_load(cfg_get(cfg.doc.root, "routing"), &cfg, &rc, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        config_cleanup(&cfg);
+        return 1;
+    }
+    printf("%s: ok (%zu backends, %zu aliases, %zu routing rules)\n", path, cfg.nbackends,
+           cfg.naliases, route_config_nrules(rc));
+    route_config_free(rc);
     config_cleanup(&cfg);
     return 0;
 }
@@ -91,6 +104,8 @@ struct command {
 static const struct command commands[] = {
     {"serve", serve_main},
     {"check-config", check_config_main},
+    {"scan", scan_cli_main},
+    {"report", report_cli_main},
 };
 
 int

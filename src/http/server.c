@@ -142,6 +142,95 @@ arm_watch(struct http_req *r)
     event_add(r->watch, NULL);
 }
 
+static const char *
+reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Payload Too Large";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 400 ? "OK" : "Error";
+    }
+}
+
+/* evhttp 2.1 answers some rejects itself (body over the limit, unknown method, broken request
+ * line) with a fixed HTML page and has no error callback (libevent 2.2 adds evhttp_set_errorcb).
+ * Every connection's output buffer therefore carries this callback: when a buffer holding exactly
+ * one response ends with that page's last line, the response is replaced by the same status with
+ * an OpenAI error JSON body. Normal responses cost one 15-byte tail compare per buffer append. */
+static const char html_tail[] = "</BODY></HTML>\n";
+#define HTML_TAIL_LEN (sizeof(html_tail) - 1)
+
+static void
+on_output_added(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)arg;
+    size_t len = evbuffer_get_length(b);
+    if (info->n_added < HTML_TAIL_LEN || len < 16 + HTML_TAIL_LEN)
+        return;
+    char tail[HTML_TAIL_LEN];
+    struct evbuffer_ptr pos;
+    if (evbuffer_ptr_set(b, &pos, len - HTML_TAIL_LEN, EVBUFFER_PTR_SET) < 0 ||
+        evbuffer_copyout_from(b, &pos, tail, HTML_TAIL_LEN) != (ev_ssize_t)HTML_TAIL_LEN ||
+        memcmp(tail, html_tail, HTML_TAIL_LEN) != 0)
+        return;
+    char head[13];
+    if (evbuffer_copyout(b, head, 12) != 12)
+        return;
+    head[12] = '\0';
+    /* "HTTP/1.1 413": only a buffer that starts with the response being rewritten */
+    if (strncmp(head, "HTTP/1.", 7) != 0 || head[8] != ' ' || (head[9] != '4' && head[9] != '5'))
+        return;
+    int status = atoi(head + 9);
+    const char *msg = status == 413   ? "the request body is larger than body_limit"
+                      : status == 501 ? "this HTTP method is not implemented"
+                      : status == 505 ? "this HTTP version is not supported"
+                                      : "malformed HTTP request";
+    const char *code = status == 413 ? "request_too_large" : "bad_request";
+    char body[300];
+    int bl = snprintf(body, sizeof(body),
+                      "{\"error\":{\"message\":\"%s\",\"type\":\"invalid_request_error\","
+                      "\"param\":null,\"code\":\"%s\"}}",
+                      msg, code);
+    evbuffer_drain(b, len);
+    evbuffer_add_printf(b,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                        "Content-Length: %d\r\n\r\n%s",
+                        status, reason(status), bl, body);
+}
+
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+    (void)arg;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev)
+        evbuffer_add_cb(bufferevent_get_output(bev), on_output_added, NULL);
+    return bev;
+}
+
 static void
 gen_cb(struct evhttp_request *ev, void *arg)
 {
@@ -184,6 +273,7 @@ http_server_new(struct event_base *base, const struct http_server_opts *o, http_
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_default_content_type(s->http, "application/json");
     evhttp_set_gencb(s->http, gen_cb, s);
+    evhttp_set_bevcb(s->http, make_bev, NULL);
     s->bound = evhttp_bind_listener(s->http, s->listener);
     if (s->bound == NULL) {
         hg_err_set(err, 0, HG_ERR_SERVER, NULL, "evhttp_bind_listener failed");
@@ -283,39 +373,6 @@ http_req_set_header(struct http_req *r, const char *name, const char *value)
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
 }
 
-static const char *
-reason(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 413:
-        return "Payload Too Large";
-    case 429:
-        return "Too Many Requests";
-    case 500:
-        return "Internal Server Error";
-    case 502:
-        return "Bad Gateway";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status < 400 ? "OK" : "Error";
-    }
-}
-
 void
 http_req_send(struct http_req *r, int status, const char *ctype, const char *body, size_t len)
 {
@@ -369,6 +426,15 @@ http_req_write(struct http_req *r, const char *p, size_t n)
     evbuffer_add(b, p, n);
     evhttp_send_reply_chunk_with_cb(r->ev, b, on_flushed, r);
     evbuffer_free(b);
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(r->con);
+    return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
+}
+
+size_t
+http_req_pending(const struct http_req *r)
+{
+    if (r->gone || r->con == NULL)
+        return 0;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(r->con);
     return bev ? evbuffer_get_length(bufferevent_get_output(bev)) : 0;
 }

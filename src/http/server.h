@@ -64,6 +64,8 @@ void http_req_start(struct http_req *r, int status, const char *ctype);
 /* Queues bytes of a started reply. Returns the bytes waiting in the client's output buffer, so the
  * caller can apply backpressure; the flush callback runs when that buffer has drained. */
 size_t http_req_write(struct http_req *r, const char *p, size_t n);
+/* Bytes queued for the client and not yet written to its socket. */
+size_t http_req_pending(const struct http_req *r);
 /* Clean end of a started reply; finishes the req. */
 void http_req_end(struct http_req *r);
 /* Finishes the req without a clean end: the connection is closed (queued bytes are flushed first

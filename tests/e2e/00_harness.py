@@ -82,7 +82,7 @@ def error_modes():
 @test
 def stall_and_client_close_is_seen():
     with FakeUpstream("a") as up:
-        up.set_model("slow", {"mode": "stall_head", "delay": 30})
+        up.set_model("slow", {"mode": "stall_head", "stall": 30})
         t0 = time.monotonic()
         try:
             request(up.port, "POST", "/v1/chat/completions", chat_body("slow"), timeout=0.5)

@@ -9,7 +9,7 @@ import json
 import time
 
 from fake_upstream import FakeUpstream
-from harness import (SLOW, Gateway, backend, chat_body, check_config, closed_port, main, request, stream, test,
+from harness import (SLOW, Gateway, backend, chat_body, check_config, closed_port, for_client, free_port, main, request, stream, test,
                      wait_until)
 
 TAGS = []
@@ -89,8 +89,24 @@ def completions_and_embeddings():
         assert up.api_requests()[-1].path == "/v1/embeddings"
         assert len(r.json()["data"]) == 2
         assert r.header("x-hybridgate-backend") == "a"
-        s = gw.stream({"model": "model-a", "prompt": "Once", "stream": True}, path="/v1/completions")
+        s = gw.stream({"model": "model-a", "prompt": "Once", "stream": True, "stream_options": {"include_usage": True}},
+                      path="/v1/completions")
         assert s.status == 200 and s.done and s.raw == up.api_requests()[-1].sent, s
+
+
+@test
+def stream_without_include_usage():
+    # The gateway may ask the upstream for usage (stream_options.include_usage) to meter a stream; a
+    # client that did not ask for it must then get the upstream's stream minus that usage event, and
+    # every other byte unchanged.
+    with FakeUpstream("a", models=["model-a"]) as up, one_backend(up) as gw:
+        up.push({"mode": "ok", "events": 3, "split": True})
+        s = gw.stream(chat_body("model-a", "x", stream=True), timeout=10)
+        assert s.status == 200 and s.done and s.ended == "eof", s
+        sent = for_client(up.api_requests()[-1], chat_body("model-a", "x", stream=True))
+        assert s.raw == sent, "stream differs:\nclient %r\nupstr  %r" % (s.raw, sent)
+        assert not [e for e in s.json_events() if isinstance(e, dict) and e.get("usage")], \
+            "usage event sent to a client that did not ask for it"
 
 
 def two_backends(a, b):
@@ -139,7 +155,7 @@ def models_list():
         assert len(ids) == len(set(ids)), "duplicates in /v1/models: %s" % ids
         for m in j["data"]:
             assert m.get("object") == "model", m
-        assert r.header("x-request-id")
+        assert r.header("x-request-id"), "GET /v1/models has no x-request-id: %r" % r.headers
 
 
 @test
@@ -221,7 +237,8 @@ def check_config_reports_file_and_line():
 
 @test
 def serve_refuses_bad_config():
-    gw = Gateway("backends:\n  - name: a\n    kind: nope\n    base_url: x\n    models: [m]\n", check_exit=False)
+    gw = Gateway("listen: 127.0.0.1:%d\nbackends:\n  - name: a\n    kind: nope\n    base_url: x\n    models: [m]\n"
+                 % free_port(), check_exit=False)
     try:
         gw.start(timeout=5)
         raise AssertionError("gateway started on a bad config")
@@ -229,7 +246,7 @@ def serve_refuses_bad_config():
         if "started on a bad config" in str(e):
             raise
         assert gw.returncode not in (None, 0), "exit code %r" % gw.returncode
-        assert ":3:" in gw.stderr_text(), gw.stderr_text()
+        assert ":4:" in gw.stderr_text(), gw.stderr_text()
     finally:
         gw.kill()
         gw.cleanup()

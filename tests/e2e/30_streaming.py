@@ -15,7 +15,7 @@ import threading
 import time
 
 from fake_upstream import FakeUpstream
-from harness import (SLOW, Gateway, backend, chat_body, http_request_bytes, main, parse_sse, raw_connect, request,
+from harness import (SLOW, Gateway, backend, chat_body, for_client, http_request_bytes, main, parse_sse, raw_connect, request,
                      test, wait_until)
 
 TAGS = []
@@ -114,7 +114,7 @@ def client_disconnect_cancels_stream():
 @test
 def client_disconnect_cancels_nonstream():
     with FakeUpstream("a", models=["model-a"]) as up, gw_for(up) as gw:
-        up.push({"mode": "stall_head", "delay": 30})
+        up.push({"mode": "stall_head", "stall": 30})
         s = raw_connect(gw.port)
         s.sendall(http_request_bytes("POST", "/v1/chat/completions", json.dumps(chat_body("model-a")).encode(),
                                      {"Content-Type": "application/json"}))
@@ -130,7 +130,7 @@ def client_disconnect_cancels_nonstream():
 @test
 def client_disconnect_before_first_event():
     with FakeUpstream("a", models=["model-a"]) as up, gw_for(up) as gw:
-        up.push({"mode": "stall_head", "delay": 30})
+        up.push({"mode": "stall_head", "stall": 30})
         s = raw_connect(gw.port)
         s.sendall(http_request_bytes("POST", "/v1/chat/completions",
                                      json.dumps(chat_body("model-a", stream=True)).encode(),
@@ -144,18 +144,19 @@ def client_disconnect_before_first_event():
 def odd_but_legal_framing_passes_through():
     with FakeUpstream("a", models=["model-a"]) as up, gw_for(up) as gw:
         # one byte per TCP write
+        body = chat_body("model-a", stream=True)
         up.push({"mode": "drip", "events": 3, "delay": 0.001})
-        s = gw.stream(chat_body("model-a", stream=True), timeout=15)
-        assert s.done and s.raw == up.api_requests()[-1].sent, s
+        s = gw.stream(body, timeout=15)
+        assert s.done and s.raw == for_client(up.api_requests()[-1], body), s
         # a 256 KiB event
         big = "z" * (256 * 1024)
         up.push({"mode": "stream", "tokens": [big, "end"]})
-        s = gw.stream(chat_body("model-a", stream=True), timeout=15)
-        assert s.done and s.raw == up.api_requests()[-1].sent and big in s.content(), "big event mangled"
+        s = gw.stream(body, timeout=15)
+        assert s.done and s.raw == for_client(up.api_requests()[-1], body) and big in s.content(), "big event mangled"
         # non-ASCII and escapes in content
         up.push({"mode": "stream", "tokens": ["h\u00e9llo ", "\u4e16\u754c ", "\\n\"q\" ", "\U0001F600"]})
-        s = gw.stream(chat_body("model-a", stream=True), timeout=15)
-        assert s.done and s.raw == up.api_requests()[-1].sent, s
+        s = gw.stream(body, timeout=15)
+        assert s.done and s.raw == for_client(up.api_requests()[-1], body), s
 
 
 @test
@@ -186,7 +187,7 @@ def concurrent_streams():
             t.start()
         for t in ts:
             t.join(60 * SLOW)
-        sent = {r.json["messages"][0]["content"]: r.sent for r in up.api_requests()}
+        sent = {r.json["messages"][0]["content"]: for_client(r, {}) for r in up.api_requests()}
         for i, s in enumerate(results):
             assert s is not None, "stream %d never finished" % i
             assert s.status == 200 and s.done, "stream %d: %r" % (i, s)

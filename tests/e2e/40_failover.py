@@ -89,7 +89,7 @@ def retries_are_bounded():
 
 def hold_b(gw, b):
     """Makes b the busier backend: one request to only-b stalls there for a few seconds."""
-    b.set_model("only-b", {"mode": "stall_head", "delay": 4})
+    b.set_model("only-b", {"mode": "stall_head", "stall": 4})
     t = threading.Thread(target=lambda: gw.chat(chat_body("only-b"), timeout=20), daemon=True)
     t.start()
     assert b.wait_requests(1, 5), "holder request never reached b"

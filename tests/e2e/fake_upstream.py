@@ -9,7 +9,7 @@ body, what it sent back, whether the client went away early) and answers each re
   1. a queue:      up.push({"mode": "status", "status": 429})   (consumed one per request, FIFO)
   2. the prompt:   a message whose content starts with "fake: mode=die_mid after=3 delay=0.05"
   3. the body:     "x_fake": {"mode": ...} at the top level of the request JSON
-  4. the model:    up.set_model("slow-model", {"mode": "stall_head", "delay": 30})
+  4. the model:    up.set_model("slow-model", {"mode": "stall_head", "stall": 30})
   5. the default:  up.set_default({...}); initially {"mode": "ok"}
 
 Modes (keys in brackets, with defaults):
@@ -18,8 +18,8 @@ Modes (keys in brackets, with defaults):
                split False (each event written in two HTTP chunks), tokens (list of deltas)]
   stream      like ok but always streams
   status      an OpenAI error JSON with [status 500, retry_after None, message]
-  stall_head  sleeps [delay 30] before the response head (watching for the client to go away)
-  stall_mid   stream: [after 2] events then sleeps [delay 30]; non-stream: head + half the body, sleeps
+  stall_head  sleeps [stall 30] before the response head (watching for the client to go away)
+  stall_mid   stream: [after 2] events then sleeps [stall 30]; non-stream: head + half the body, sleeps
   die_mid     stream: [after 2] events then closes the socket ([rst False]: RST instead of FIN);
               non-stream: head + half the body, then closes
   die_head    closes the connection without answering
@@ -271,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
                                                  "type": "server_error" if status >= 500 else "invalid_request_error",
                                                  "code": spec.get("code", status)}}, extra)
         if mode == "stall_head":
-            self._sleep(float(spec.get("delay", 30)))
+            self._sleep(float(spec.get("stall", 30)))
             mode = spec.get("then", "ok")
         if mode == "die_head":
             return self._close_now(spec.get("rst", False))
@@ -338,7 +338,7 @@ class Handler(BaseHTTPRequestHandler):
             rec.sent += data[:half]
             self._write(data[:half])
             if mode == "stall_mid":
-                self._sleep(float(spec.get("delay", 30)))
+                self._sleep(float(spec.get("stall", 30)))
                 rec.sent += data[half:]
                 self._write(data[half:])
                 rec.finished = True
@@ -386,8 +386,7 @@ class Handler(BaseHTTPRequestHandler):
             if mode in ("stall_mid", "die_mid") and i == after:
                 if mode == "die_mid":
                     return self._close_now(spec.get("rst", False))
-                self._sleep(float(spec.get("delay", 30)))
-                delay = 0
+                self._sleep(float(spec.get("stall", 30)))
             if mode == "drip":
                 for b in range(len(ev)):
                     self._chunk(ev[b:b + 1])

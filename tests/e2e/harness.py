@@ -520,6 +520,19 @@ def http_request_bytes(method, path, body=b"", headers=None):
     return head.encode() + body
 
 
+def for_client(rec, client_body=None):
+    """The bytes a client should get for the stream the upstream sent in rec. The gateway may add
+    stream_options.include_usage upstream to meter a stream; when the client did not ask for usage, the
+    usage-only event (choices: [], usage) is dropped and every other byte is passed as it was."""
+    sent = rec.sent
+    asked = ((client_body or {}).get("stream_options") or {}).get("include_usage") if client_body else False
+    injected = ((rec.json or {}).get("stream_options") or {}).get("include_usage")
+    if asked or not injected:
+        return sent
+    blocks = [b + b"\n\n" for b in sent.split(b"\n\n") if b]
+    return b"".join(b for b in blocks if not (b'"usage"' in b and b'"choices":[]' in b))
+
+
 def chat_body(model, content="hello", stream=False, **kw):
     b = {"model": model, "messages": [{"role": "user", "content": content}]}
     if stream:
