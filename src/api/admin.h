@@ -31,6 +31,8 @@ struct accesslog_queue;
 struct backend_set;
 struct http_req;
 struct req_record;
+struct store;
+struct admin_econ;
 
 /* Appends the economics headline JSON (what-if and recommendation per rule) to out; returns 0 or
  * -1. Meant for report_headline_json() from src/report/ (store branch) through a small adapter.
@@ -57,6 +59,7 @@ struct admin {
     bool owned;                       /* admin_open() created metrics and alog */
     admin_headline_cb *headline;      /* economics hook, or NULL (answers {"available":false}) */
     void *headline_ctx;               /* its argument */
+    struct admin_econ *econ;          /* background economics refresher, or NULL */
 };
 
 /* What a worker thread holds: its metrics shard and access-log queue (both owned by the admin). */
@@ -78,6 +81,16 @@ struct admin_worker {
  *   6. admin_close(&gw->admin) after the workers joined: writes the queued log lines, frees. */
 int admin_open(struct admin *a, const struct config *cfg, const struct backend_set *backends,
                const char *const *rules, size_t nrules, struct hg_err *err);
+/* Optional, after admin_open() and before the workers start, when a usage store is open:
+ *   - exports the store's written/dropped rows on /metrics;
+ *   - starts a background thread (report_headline_json reads the whole window, so never on a
+ *     loop) that seeds today's and this month's cost from the rows written before this start, and
+ *     recomputes the economics headline over the last ADMIN_ECON_WINDOW_DAYS every
+ *     ADMIN_ECON_REFRESH_MS; /admin/economics serves the cached copy.
+ * s must outlive admin_close(). */
+#define ADMIN_ECON_WINDOW_DAYS 30
+#define ADMIN_ECON_REFRESH_MS 60000
+void admin_attach_store(struct admin *a, struct store *s);
 void admin_worker_init(struct admin *a, struct admin_worker *aw);
 void admin_request_done(struct admin_worker *aw, const struct req_record *rec);
 void admin_serve(struct admin *a, struct http_req *req);

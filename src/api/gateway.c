@@ -248,6 +248,7 @@ gateway_run(const struct config *cfg)
         fprintf(stderr, "hybridgate: %s\n", err.msg);
         goto out;
     }
+    admin_attach_store(&gw.admin, gw.store);
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -289,9 +290,9 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
+    admin_close(&gw.admin); /* before the store: its economics thread reads the store */
     store_close(gw.store); /* after the workers: writes every row they queued */
     meter_free(gw.meter);
-    admin_close(&gw.admin);
     backend_set_cleanup(&gw.backends);
     curl_global_cleanup();
     return rc;

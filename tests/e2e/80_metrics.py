@@ -242,5 +242,49 @@ def access_log_lines_canary_and_sighup_reopen():
         assert PROMPT_CANARY not in out
 
 
+@test
+def cost_today_survives_restart_and_economics_headline():
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="hg-e2e-econ-")
+    db = os.path.join(tmp, "usage.db")
+    try:
+        with FakeUpstream("local", models=["m", "both"]) as lo, FakeUpstream("cloud", models=["h", "both"]) as hi:
+            hi.set_default({"mode": "ok", "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}})
+            cfg = config(lo, hi, store={"path": db, "flush_interval": "20ms"},
+                         prices={"models": {"h": {"input": 2.00, "output": 8.00}}},
+                         economics={"frontier": {"model": "h"}})
+            with Gateway(cfg, env=ENV) as gw:
+                for i in range(4):
+                    assert gw.chat(chat_body("h", "x%d" % i)).status == 200
+                first = parse_metrics(scrape(gw))
+                cost = val(first, "hybridgate_cost_usd_total", backend="cloud", kind="hosted")
+                assert abs(cost - 4 * (1000 * 2.0 + 500 * 8.0) / 1e6) < 1e-9, cost
+                j = gw.request("GET", "/admin/stats", headers=AUTH).json()
+                assert abs(j["cost_today_usd"] - cost) < 1e-9, j
+            # a new process on the same store: counters restart, cost today and this month do not
+            with Gateway(cfg, env=ENV) as gw:
+                def seeded():
+                    j = gw.request("GET", "/admin/stats", headers=AUTH).json()
+                    return abs(j["cost_today_usd"] - cost) < 1e-9 and j
+                j = wait_until(seeded, 5)
+                assert j, gw.request("GET", "/admin/stats", headers=AUTH).json()
+                assert j["requests_total"] == 0 and abs(j["cost_month_usd"] - cost) < 1e-9, j
+                assert j["cost_month_projection_usd"] >= j["cost_month_usd"], j
+                assert gw.chat(chat_body("h", "one more")).status == 200
+                j = gw.request("GET", "/admin/stats", headers=AUTH).json()
+                assert abs(j["cost_today_usd"] - 5 * cost / 4) < 1e-9, j
+
+                def econ():
+                    e = gw.request("GET", "/admin/economics", headers=AUTH).json()
+                    return e.get("available") and e
+                e = wait_until(econ, 5)
+                assert e and e["headline"]["requests"] >= 4, e
+                assert abs(e["headline"]["spend_usd"] - cost) < 0.01, e
+                assert e["headline"]["recommendation"], e
+                assert gw.request("GET", "/admin/economics").status == 401
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main()

@@ -158,6 +158,9 @@ try {
   check('sensitive total matches /metrics', pageState.sens === sum(ms, 'hybridgate_sensitive_requests_total'), pageState.sens);
   check('invariant rejections match /metrics', pageState.inv === sum(ms, 'hybridgate_invariant_rejections_total'), pageState.inv);
   check('total cost matches /metrics', Math.abs(pageState.costTotal - sum(ms, 'hybridgate_cost_usd_total')) < 1e-6, pageState.costTotal);
+  check('cost is priced', pageState.costTotal > 0, pageState.costTotal);
+  const costToday = Number(await tid('cost-today').getAttribute('data-value'));
+  check('cost today matches /metrics (fresh store)', Math.abs(costToday - sum(ms, 'hybridgate_cost_usd_total')) < 1e-6, costToday);
   for (const [name, row] of Object.entries(pageState.rows)) {
     const b = { backend: name };
     check(`${name}: requests match`, row.requests === sum(ms, R, b), [row.requests, sum(ms, R, b)]);
@@ -169,6 +172,7 @@ try {
     check(`${name}: mean TTFT matches`, Math.abs(row.ttft - tavg) < 0.002, [row.ttft, tavg]);
     const tok = sum(ms, 'hybridgate_input_tokens_total', b) + sum(ms, 'hybridgate_output_tokens_total', b);
     check(`${name}: tokens match`, row.tokens === tok, [row.tokens, tok]);
+    check(`${name}: cost matches`, Math.abs(row.cost - sum(ms, 'hybridgate_cost_usd_total', b)) < 1e-6, [row.cost, sum(ms, 'hybridgate_cost_usd_total', b)]);
     check(`${name}: health matches backend_up`, row.health === sum(ms, 'hybridgate_backend_up', b), row.health);
   }
   check('both backends listed', Object.keys(pageState.rows).length === 2, Object.keys(pageState.rows));
