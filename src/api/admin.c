@@ -17,6 +17,8 @@
 #include "metrics/accesslog.h"
 #include "metrics/metrics.h"
 #include "report/report.h"
+#include "route/health.h"
+#include "route/route.h"
 #include "store/store.h"
 
 struct web_asset {
@@ -437,10 +439,37 @@ econ_stop(struct admin *a)
 
 /* Scrape-time pull: backend health and in-flight counts live in the backend room's shared
  * atomics; copying them here keeps one source of truth. */
+static enum metrics_circuit
+circuit_of(enum route_circuit c)
+{
+    switch (c) {
+    case ROUTE_CIRCUIT_OPEN:
+        return METRICS_CIRCUIT_OPEN;
+    case ROUTE_CIRCUIT_HALF_OPEN:
+        return METRICS_CIRCUIT_HALF_OPEN;
+    default:
+        return METRICS_CIRCUIT_CLOSED;
+    }
+}
+
+/* Scrape-time pull: backend state lives in route/health (circuit, queue, in-flight, active-check
+ * result) and, without it, in the backend set's mirrors; copying it here at scrape time keeps one
+ * source of truth and costs the request path nothing. */
 static void
 pull_backends(void *ctx, struct metrics_registry *reg)
 {
     const struct admin *a = ctx;
+    if (a->health) {
+        struct route_view *v = xmalloc(sizeof(*v));
+        health_snapshot(a->health, a->routes, clock_mono_us(), v);
+        for (size_t i = 0; i < a->cfg->nbackends && i < ROUTE_MAX_BACKENDS; i++) {
+            metrics_set_backend_up(reg, (int)i, !v->b[i].down);
+            metrics_set_backend_load(reg, (int)i, v->b[i].inflight, v->b[i].queued);
+            metrics_set_circuit_state(reg, (int)i, circuit_of(v->b[i].circuit));
+        }
+        free(v);
+        return;
+    }
     const struct backend_set *bs = a->backends;
     for (size_t i = 0; bs && i < bs->n; i++) {
         const struct backend_rt *b = &bs->b[i];
@@ -448,6 +477,13 @@ pull_backends(void *ctx, struct metrics_registry *reg)
         metrics_set_backend_up(reg, (int)i, h != BACKEND_HEALTH_DOWN);
         metrics_set_backend_load(reg, (int)i, atomic_load(&b->inflight), 0);
     }
+}
+
+void
+admin_attach_health(struct admin *a, struct health *h, const struct route_config *rc)
+{
+    a->health = h;
+    a->routes = rc;
 }
 
 int

@@ -33,6 +33,8 @@ struct http_req;
 struct req_record;
 struct store;
 struct admin_econ;
+struct health;
+struct route_config;
 
 /* Appends the economics headline JSON (what-if and recommendation per rule) to out; returns 0 or
  * -1. Meant for report_headline_json() from src/report/ (store branch) through a small adapter.
@@ -60,6 +62,8 @@ struct admin {
     admin_headline_cb *headline;      /* economics hook, or NULL (answers {"available":false}) */
     void *headline_ctx;               /* its argument */
     struct admin_econ *econ;          /* background economics refresher, or NULL */
+    struct health *health;            /* circuit, queue and in-flight per backend, or NULL */
+    const struct route_config *routes; /* for health_snapshot() */
 };
 
 /* What a worker thread holds: its metrics shard and access-log queue (both owned by the admin). */
@@ -91,6 +95,10 @@ int admin_open(struct admin *a, const struct config *cfg, const struct backend_s
 #define ADMIN_ECON_WINDOW_DAYS 30
 #define ADMIN_ECON_REFRESH_MS 60000
 void admin_attach_store(struct admin *a, struct store *s);
+/* Optional, after admin_open(): scrapes read circuit state, queued and in-flight per backend from
+ * health_snapshot() (else in-flight and up/down come from the backend set). Both must outlive
+ * admin_close(). */
+void admin_attach_health(struct admin *a, struct health *h, const struct route_config *rc);
 void admin_worker_init(struct admin *a, struct admin_worker *aw);
 void admin_request_done(struct admin_worker *aw, const struct req_record *rec);
 void admin_serve(struct admin *a, struct http_req *req);
