@@ -277,6 +277,8 @@ gateway_run(const struct config *cfg)
         fprintf(stderr, "hybridgate: %s\n", err.msg);
         goto out;
     }
+    admin_attach_store(&gw.admin, gw.store);
+    admin_attach_health(&gw.admin, gw.health, gw.routes);
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -318,9 +320,9 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
+    admin_close(&gw.admin); /* before the store: its economics thread reads the store */
     store_close(gw.store); /* after the workers: writes every row they queued */
     meter_free(gw.meter);
-    admin_close(&gw.admin);
     free(rule_names);
     health_free(gw.health);
     route_config_free(gw.routes);
