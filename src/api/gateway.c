@@ -26,6 +26,9 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "meter/meter.h"
+#include "route/health.h"
+#include "route/route.h"
+#include "scan/scan.h"
 #include "store/store.h"
 
 #define DRAIN_POLL_MS 20
@@ -71,7 +74,9 @@ probe_done(struct http_call *c, const char *errstr, void *arg)
     bool up = errstr == NULL && pr->status > 0 && pr->status < 500;
     pr->w->probes[pr->backend] = NULL;
     enum backend_health before = (enum backend_health)atomic_load(&b->health);
-    backend_report_check(b, up, clock_mono_us());
+    int64_t now = clock_mono_us();
+    backend_report_check(b, up, now);
+    health_report_check(pr->w->gw->health, (int)pr->backend, up, now, NULL);
     if ((before == BACKEND_HEALTH_UP) != up)
         log_info("health", "backend=%s state=%s check=%s", b->conf->name, up ? "up" : "down",
                  errstr ? errstr : "http");
@@ -174,6 +179,7 @@ worker_init(struct gateway *gw, struct worker *w, int id, struct hg_err *err)
     if (w->srv == NULL)
         return -1;
     w->cl = http_client_new(w->base);
+    w->scratch = scan_scratch_new(gw->scanner);
     admin_worker_init(&gw->admin, &w->admin);
     if (id == 0) {
         w->health_timer = event_new(w->base, -1, EV_PERSIST, on_health_tick, w);
@@ -198,6 +204,8 @@ worker_cleanup(struct worker *w)
         free(w->probes[i]); /* a probe still running is cancelled by http_client_free */
     if (w->cl)
         http_client_free(w->cl);
+    if (w->scratch)
+        scan_scratch_free(w->scratch);
     if (w->base)
         event_base_free(w->base);
 }
@@ -210,6 +218,7 @@ gateway_run(const struct config *cfg)
     sigset_t sigs;
     int rc = 1;
     int started = 0;
+    const char **rule_names = NULL;
 
     memset(&gw, 0, sizeof(gw));
     gw.cfg = cfg;
@@ -233,6 +242,22 @@ gateway_run(const struct config *cfg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    struct scan_config *sc = NULL;
+    if (scan_config_load(cfg_get(cfg->doc.root, "scanner"), &sc, &err) < 0) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+    gw.scanner = scan_new(sc, &err);
+    scan_config_free(sc);
+    if (gw.scanner == NULL) {
+        fprintf(stderr, "hybridgate: %s\n", err.msg);
+        goto out;
+    }
+    if (route_config_load(cfg_get(cfg->doc.root, "routing"), cfg, &gw.routes, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        goto out;
+    }
+    gw.health = health_new(cfg, route_config_health(gw.routes));
     gw.meter = meter_new(cfg, &err);
     if (gw.meter == NULL) {
         fprintf(stderr, "hybridgate: %s\n", err.msg);
@@ -244,10 +269,16 @@ gateway_run(const struct config *cfg)
         goto out;
     }
 
-    if (admin_open(&gw.admin, cfg, &gw.backends, NULL, 0, &err) < 0) {
+    size_t nrules = route_config_nrules(gw.routes);
+    rule_names = xcalloc(nrules ? nrules : 1, sizeof(*rule_names));
+    for (size_t i = 0; i < nrules; i++)
+        rule_names[i] = route_config_rule_name(gw.routes, i);
+    if (admin_open(&gw.admin, cfg, &gw.backends, rule_names, nrules, &err) < 0) {
         fprintf(stderr, "hybridgate: %s\n", err.msg);
         goto out;
     }
+    admin_attach_store(&gw.admin, gw.store);
+    admin_attach_health(&gw.admin, gw.health, gw.routes);
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -289,9 +320,13 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
+    admin_close(&gw.admin); /* before the store: its economics thread reads the store */
     store_close(gw.store); /* after the workers: writes every row they queued */
     meter_free(gw.meter);
-    admin_close(&gw.admin);
+    free(rule_names);
+    health_free(gw.health);
+    route_config_free(gw.routes);
+    scan_free(gw.scanner);
     backend_set_cleanup(&gw.backends);
     curl_global_cleanup();
     return rc;

@@ -19,6 +19,10 @@ struct http_server;
 struct http_client;
 struct meter;
 struct store;
+struct scanner;
+struct scan_scratch;
+struct route_config;
+struct health;
 
 struct gateway {
     const struct config *cfg;  /* immutable while running */
@@ -27,6 +31,9 @@ struct gateway {
     int nworkers;              /* entries */
     atomic_bool draining;      /* SIGTERM received */
     int64_t started_us;        /* monotonic start time */
+    struct scanner *scanner;   /* compiled sensitive-data scanner (`scanner:`); owned */
+    struct route_config *routes; /* routing rules (`routing:`); owned */
+    struct health *health;     /* live backend state for routing; owned */
     struct meter *meter;       /* prices (`prices:`), immutable while running; owned */
     struct store *store;       /* usage store (`store:`), written off the loop; owned */
     struct admin admin;        /* metrics registry, access log, /metrics /admin /ui */
@@ -40,6 +47,7 @@ struct worker {
     struct http_server *srv;   /* this thread's listener and connections */
     struct http_client *cl;    /* this thread's upstream client */
     struct event *health_timer; /* worker 0: periodic active checks */
+    struct scan_scratch *scratch; /* this thread's scanner scratch */
     struct event *drain_timer; /* checks whether in-flight work has finished */
     int64_t drain_deadline_us; /* monotonic deadline of the drain */
     uint64_t rng;              /* request-id generator state */

@@ -33,13 +33,18 @@
 #include "http/server.h"
 #include "http/sse.h"
 #include "meter/meter.h"
+#include "route/health.h"
+#include "route/route.h"
+#include "scan/mask.h"
+#include "scan/scan.h"
 #include "store/store.h"
 #include "metrics/metrics.h"
 
-#define MAX_CANDIDATES 16
 #define RESP_MAX (64u << 20)       /* largest non-streamed upstream answer we buffer */
 #define STREAM_HIGH_WATER (256u << 10) /* client output bytes that pause the upstream */
 #define UPSTREAM_BODY_MAX (64u << 20)
+#define MASK_CHOICES 8 /* choices (n) whose streamed text gets placeholders restored */
+#define QUEUE_POLL_US 2000 /* how often a queued request looks for a free slot */
 
 enum endpoint { EP_CHAT, EP_COMPLETIONS, EP_EMBEDDINGS };
 
@@ -75,12 +80,24 @@ struct proxy {
     cJSON *body;                 /* parsed request body, owned */
     enum endpoint ep;            /* which endpoint */
     bool stream;                 /* client asked for a stream */
-    struct model_target cand[MAX_CANDIDATES]; /* ordered candidates */
-    size_t ncand;                /* entries in cand */
-    size_t next;                 /* next candidate to try */
+    struct route_decision dec;   /* where it may go, in order, and why */
+    size_t pos;                  /* next index into dec.cand for route_next_candidate() */
     int attempts;                /* upstream attempts started */
     int cur;                     /* backend index of the running attempt, -1 none */
-    bool holding_slot;           /* cur's in-flight slot is taken */
+    int cur_cand;                /* index into dec.cand of the running attempt */
+    bool holding_slot;           /* cur's in-flight slot is taken (health_acquire) */
+    bool probe;                  /* the slot is a half-open circuit probe */
+    unsigned fail_cond;          /* ROUTE_FT_* condition of the last failed attempt */
+    bool queued;                 /* waiting for a slot on dec.cand[cur_cand] */
+    int64_t queue_start;         /* monotonic start of the wait */
+    struct event *qtimer;        /* polls for a free slot while queued */
+    int64_t t_sent;              /* monotonic time the current attempt was sent */
+    bool model_seen;             /* the response's model/fingerprint were observed */
+    cJSON *masked;               /* mask mode: the body with placeholders, owned, or NULL */
+    struct scan_mask *mask;      /* mask mode: placeholder <-> value map, owned, or NULL */
+    unsigned masked_classes;     /* classes a re-scan of `masked` found (what hosted would see) */
+    bool attempt_masked;         /* the current attempt sends `masked` */
+    struct scan_restore *restore[MASK_CHOICES]; /* per choice index: streaming restorers */
     struct http_call *call;      /* running upstream call or NULL */
     char *up_body;               /* serialized body for the current attempt, owned */
     char url[1024];              /* upstream URL of the current attempt */
@@ -105,7 +122,9 @@ struct proxy {
 };
 
 static void start_attempt(struct proxy *p);
+static int restore_event(struct proxy *p, cJSON *j);
 static void finish(struct proxy *p, int status);
+static bool can_retry(struct proxy *p, unsigned cond);
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -164,13 +183,42 @@ stop_timer(struct proxy *p)
         evtimer_del(p->timer);
 }
 
+/* Gives the attempt's slot back and feeds the backend's averages and circuit breaker. ok: the
+ * backend answered properly (a client that left or a 4xx the client caused count as ok). */
 static void
-release_slot(struct proxy *p)
+release_slot(struct proxy *p, bool ok)
 {
-    if (p->holding_slot) {
-        backend_release(&p->w->gw->backends.b[p->cur]);
-        p->holding_slot = false;
-    }
+    if (!p->holding_slot)
+        return;
+    int64_t now = clock_mono_us();
+    struct health_outcome o = {
+        .ok = ok,
+        .probe = p->probe,
+        .ttft_us = p->t_first > p->t_sent ? p->t_first - p->t_sent : 0,
+        .duration_us = now - p->t_sent,
+        .output_tokens = p->rec.output_tokens,
+    };
+    bool changed = false;
+    enum route_circuit c = health_release(p->w->gw->health, p->cur, &o, now, &changed);
+    if (changed)
+        log_warn("route", "backend=%s circuit=%s", p->w->gw->cfg->backends[p->cur].name,
+                 route_circuit_name(c));
+    atomic_fetch_sub(&p->w->gw->backends.b[p->cur].inflight, 1);
+    backend_report(&p->w->gw->backends.b[p->cur], ok);
+    p->holding_slot = false;
+}
+
+static void
+leave_queue(struct proxy *p)
+{
+    if (!p->queued)
+        return;
+    int64_t now = clock_mono_us();
+    health_queue_leave(p->w->gw->health, p->dec.cand[p->cur_cand].backend, now - p->queue_start,
+                       now);
+    p->queued = false;
+    if (p->qtimer)
+        evtimer_del(p->qtimer);
 }
 
 static void
@@ -178,7 +226,13 @@ proxy_free(struct proxy *p)
 {
     if (p->timer)
         event_free(p->timer);
+    if (p->qtimer)
+        event_free(p->qtimer);
     cJSON_Delete(p->body);
+    cJSON_Delete(p->masked);
+    for (int i = 0; i < MASK_CHOICES; i++)
+        scan_restore_free(p->restore[i]);
+    scan_mask_free(p->mask);
     if (p->up_body) {
         secure_zero(p->up_body, strlen(p->up_body));
         free(p->up_body);
@@ -199,7 +253,8 @@ finish(struct proxy *p, int status)
         http_call_cancel(p->call);
         p->call = NULL;
     }
-    release_slot(p);
+    leave_queue(p);
+    release_slot(p, true);
     if (p->req) {
         http_req_abort(p->req);
         p->req = NULL;
@@ -216,11 +271,15 @@ finish(struct proxy *p, int status)
     proxy_free(p);
 }
 
+/* x-hybridgate-backend and x-hybridgate-route for the backend used (or none). */
 static void
 set_route_headers(struct proxy *p)
 {
-    const struct backend_rt *b = &p->w->gw->backends.b[p->cur];
-    http_req_set_header(p->req, "x-hybridgate-backend", b->conf->name);
+    char v[512];
+    if (p->cur >= 0)
+        http_req_set_header(p->req, "x-hybridgate-backend", p->w->gw->cfg->backends[p->cur].name);
+    route_header_value(&p->dec, p->w->gw->cfg, p->cur, v, sizeof(v));
+    http_req_set_header(p->req, "x-hybridgate-route", v);
 }
 
 /* Sends the error in p->last_err (no attempt produced an answer) and ends. */
@@ -228,9 +287,7 @@ static void
 fail_with(struct proxy *p, const struct hg_err *e)
 {
     if (p->req) {
-        if (p->cur >= 0)
-            http_req_set_header(p->req, "x-hybridgate-backend",
-                                p->w->gw->backends.b[p->cur].conf->name);
+        set_route_headers(p);
         send_error(p->req, e, p->reqid);
         p->req = NULL;
     }
@@ -271,18 +328,20 @@ on_timer(evutil_socket_t fd, short what, void *arg)
         http_call_cancel(p->call);
         p->call = NULL;
     }
-    if (p->cur >= 0)
-        backend_report(&p->w->gw->backends.b[p->cur], false);
+    release_slot(p, false);
     if (p->relaying) {
         fail_stream(p, "upstream stream idle timeout: no data within idle_timeout", "idle_timeout");
         return;
     }
-    struct hg_err e;
-    hg_err_set(&e, 504, HG_ERR_TIMEOUT, "upstream_timeout",
+    hg_err_set(&p->last_err, 504, HG_ERR_TIMEOUT, "upstream_timeout",
                "upstream '%s' did not answer within first_byte_timeout (%ld ms)",
-               p->w->gw->backends.b[p->cur].conf->name, p->w->gw->cfg->first_byte_timeout_ms);
+               p->w->gw->cfg->backends[p->cur].name, p->w->gw->cfg->first_byte_timeout_ms);
     snprintf(p->rec.error, sizeof(p->rec.error), "first_byte_timeout");
-    fail_with(p, &e);
+    if (p->up_status == 0 && can_retry(p, ROUTE_FT_TIMEOUT)) {
+        start_attempt(p);
+        return;
+    }
+    fail_with(p, &p->last_err);
 }
 
 static void
@@ -309,14 +368,18 @@ take_usage(struct proxy *p, const cJSON *j)
     return true;
 }
 
+static void observe_model(struct proxy *p, const cJSON *j);
+
+/* A successful non-streamed answer: usage for the record, model/fingerprint for pinning. */
 static void
 usage_from_body(struct proxy *p, const char *b, size_t n)
 {
-    if (n == 0 || memmem(b, n, "\"usage\"", 7) == NULL)
+    if (n == 0)
         return;
     cJSON *j = json_parse(b, n);
     if (j) {
         take_usage(p, j);
+        observe_model(p, j);
         cJSON_Delete(j);
     }
 }
@@ -327,9 +390,16 @@ static int
 on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void *arg)
 {
     struct proxy *p = arg;
-    if (dlen == 6 && memcmp(data, "[DONE]", 6) == 0)
+    if (dlen == 6 && memcmp(data, "[DONE]", 6) == 0) {
         p->saw_done = true;
-    else if (dlen > 8 && memmem(data, dlen, "\"usage\"", 7) != NULL) {
+    } else if (!p->model_seen && dlen > 2 && data[0] == '{') {
+        cJSON *j = json_parse(data, dlen);
+        if (j) {
+            observe_model(p, j);
+            cJSON_Delete(j);
+        }
+    }
+    if (dlen > 8 && memmem(data, dlen, "\"usage\"", 7) != NULL) {
         cJSON *j = json_parse(data, dlen);
         if (j) {
             bool has = take_usage(p, j);
@@ -340,6 +410,18 @@ on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void
                 return 0;
         }
     }
+    if (p->attempt_masked && dlen > 2 && data[0] == '{') {
+        cJSON *j = json_parse(data, dlen);
+        if (j == NULL || restore_event(p, j) < 0) {
+            cJSON_Delete(j);
+            return -1;
+        }
+        int r = buf_appends(&p->out, "data: ");
+        r |= json_append(&p->out, j);
+        r |= buf_appends(&p->out, "\n\n");
+        cJSON_Delete(j);
+        return r ? -1 : 0;
+    }
     if (buf_append(&p->out, raw, rawlen) < 0)
         return -1;
     return 0;
@@ -347,36 +429,122 @@ on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void
 
 /* Asks a streaming upstream for a final usage chunk, remembering whether the client wanted it. */
 static void
-request_stream_usage(struct proxy *p)
+request_stream_usage_in(struct proxy *p, cJSON *body)
 {
-    if (!p->stream || p->ep == EP_EMBEDDINGS)
-        return;
-    cJSON *so = cJSON_GetObjectItemCaseSensitive(p->body, "stream_options");
+    cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
     if (cJSON_IsObject(so)) {
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")))
             return;
         cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
         cJSON_AddTrueToObject(so, "include_usage");
     } else {
-        cJSON_DeleteItemFromObjectCaseSensitive(p->body, "stream_options");
-        so = cJSON_AddObjectToObject(p->body, "stream_options");
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "stream_options");
+        so = cJSON_AddObjectToObject(body, "stream_options");
         cJSON_AddTrueToObject(so, "include_usage");
     }
     p->strip_usage = true;
 }
 
-/* ---- upstream callbacks ------------------------------------------------------------------- */
-
-static bool
-retryable_status(int s)
+static void
+request_stream_usage(struct proxy *p)
 {
-    return s == 429 || s >= 500;
+    if (!p->stream || p->ep == EP_EMBEDDINGS)
+        return;
+    request_stream_usage_in(p, p->body);
+    if (p->masked)
+        request_stream_usage_in(p, p->masked);
 }
 
-static bool
-can_retry(const struct proxy *p)
+/* ---- mask mode: restoring placeholders in answers ---------------------------------------- */
+
+/* The text field of one streamed choice: delta.content (chat) or text (completions). */
+static cJSON *
+choice_text(cJSON *choice, bool create)
 {
-    return p->next < p->ncand && p->attempts <= p->w->gw->cfg->max_retries;
+    cJSON *holder = choice;
+    const char *key = "text";
+    cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+    if (cJSON_IsObject(delta)) {
+        holder = delta;
+        key = "content";
+    }
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(holder, key);
+    if (!cJSON_IsString(t) && create) {
+        cJSON_DeleteItemFromObjectCaseSensitive(holder, key);
+        t = cJSON_AddStringToObject(holder, key, "");
+    }
+    return cJSON_IsString(t) ? t : NULL;
+}
+
+/* Restores placeholders in one streamed event's JSON; a placeholder split across events is held
+ * back by the per-choice restorer and released with a later event. Returns 0 or -1. */
+static int
+restore_event(struct proxy *p, cJSON *j)
+{
+    cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
+    cJSON *ch;
+    struct buf out;
+    buf_init(&out, RESP_MAX);
+    cJSON_ArrayForEach(ch, choices)
+    {
+        int idx = (int)json_get_num(ch, "index", 0);
+        if (idx < 0 || idx >= MASK_CHOICES)
+            continue;
+        if (p->restore[idx] == NULL)
+            p->restore[idx] = scan_restore_new(p->mask);
+        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(ch, "finish_reason");
+        bool last = fr && !cJSON_IsNull(fr);
+        cJSON *t = choice_text(ch, last);
+        buf_reset(&out);
+        if (t && scan_restore_feed(p->restore[idx], t->valuestring, strlen(t->valuestring), &out) < 0)
+            goto fail;
+        if (last && scan_restore_finish(p->restore[idx], &out) < 0)
+            goto fail;
+        if (t)
+            cJSON_SetValuestring(t, out.p ? out.p : "");
+    }
+    buf_cleanup(&out);
+    return 0;
+fail:
+    buf_cleanup(&out);
+    return -1;
+}
+
+/* ---- upstream callbacks ------------------------------------------------------------------- */
+
+/* May the request move on to another candidate after a failure of kind cond (ROUTE_FT_*)? Only
+ * before anything reached the client, within max_retries, when the decision allows that kind
+ * and a candidate is left. */
+static bool
+can_retry(struct proxy *p, unsigned cond)
+{
+    p->fail_cond = cond;
+    return cond && !p->relaying && p->attempts <= p->w->gw->cfg->max_retries &&
+           p->pos < p->dec.ncand && route_should_failover(&p->dec, cond);
+}
+
+/* Model pinning: the backend's returned model and system_fingerprint, once per response. */
+static void
+observe_model(struct proxy *p, const cJSON *j)
+{
+    /* One pinned model per backend: a backend that serves several models answers with several
+     * names by design, which is not drift (see docs/routing.md, "Model pinning"). */
+    if (p->model_seen || p->cur < 0 || p->w->gw->cfg->backends[p->cur].nmodels != 1)
+        return;
+    const char *m = json_get_str(j, "model");
+    const char *fp = json_get_str(j, "system_fingerprint");
+    if (m == NULL && fp == NULL)
+        return;
+    p->model_seen = true;
+    struct health_drift d;
+    if (health_observe_model(p->w->gw->health, p->cur, m, m ? strlen(m) : 0, fp,
+                             fp ? strlen(fp) : 0, &d))
+    {
+        log_warn("route", "model drift backend=%s model=%s->%s fingerprint=%s->%s",
+                 p->w->gw->cfg->backends[p->cur].name, d.old_model, d.new_model,
+                 d.old_fingerprint, d.new_fingerprint);
+        metrics_model_drift(p->w->admin.shard, p->cur);
+    }
 }
 
 static int
@@ -387,9 +555,8 @@ on_up_head(struct http_call *c, int status, const char *ctype, void *arg)
     p->up_status = status;
     snprintf(p->up_ctype, sizeof(p->up_ctype), "%s", ctype && *ctype ? ctype : "application/json");
     stop_timer(p);
-    struct backend_rt *b = &p->w->gw->backends.b[p->cur];
-    backend_report(b, status < 500);
-    if (retryable_status(status) && can_retry(p)) {
+    unsigned cond = route_ft_classify(status, false, false);
+    if (cond && can_retry(p, cond)) {
         p->retry_pending = true;
         return -1; /* on_up_done starts the next attempt, outside curl's callbacks */
     }
@@ -450,24 +617,25 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
     (void)c;
     p->call = NULL;
     stop_timer(p);
-    release_slot(p);
-    struct backend_rt *b = &p->w->gw->backends.b[p->cur];
+    const char *name = p->w->gw->cfg->backends[p->cur].name;
     if (p->retry_pending) {
         p->retry_pending = false;
+        release_slot(p, false);
         hg_err_set(&p->last_err, p->up_status == 429 ? 429 : 502, HG_ERR_UPSTREAM,
-                   "upstream_error", "upstream '%s' answered %d", b->conf->name, p->up_status);
+                   "upstream_error", "upstream '%s' answered %d", name, p->up_status);
         start_attempt(p);
         return;
     }
     if (p->relaying) {
         if (errstr || !p->saw_done) {
-            backend_report(b, false);
+            release_slot(p, false);
             fail_stream(p,
                         errstr ? "upstream stream broke before it was complete"
                                : "upstream stream ended without data: [DONE]",
                         "upstream_stream_broken");
             return;
         }
+        release_slot(p, true);
         http_req_end(p->req);
         p->req = NULL;
         finish(p, 200);
@@ -476,6 +644,17 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
     if (errstr == NULL) {
         if (p->up_status == 200)
             usage_from_body(p, p->resp.p, p->resp.len);
+        if (p->attempt_masked && p->resp.len) {
+            /* the hosted model answered with placeholders: give the client its own values back */
+            cJSON *j = json_parse(p->resp.p, p->resp.len);
+            if (j) {
+                scan_mask_restore_json(p->mask, j);
+                buf_reset(&p->resp);
+                json_append(&p->resp, j);
+                cJSON_Delete(j);
+            }
+        }
+        release_slot(p, p->up_status < 500 && p->up_status != 429);
         set_route_headers(p);
         http_req_send(p->req, p->up_status, p->up_ctype, p->resp.p ? p->resp.p : "",
                       p->resp.len);
@@ -484,31 +663,33 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
         return;
     }
     /* failed before anything reached the client */
+    release_slot(p, false);
     bool before_head = p->up_status == 0;
     if (errstr == HTTP_CALL_ERR_ABORTED && p->resp.len >= RESP_MAX) {
         struct hg_err e;
         hg_err_set(&e, 502, HG_ERR_UPSTREAM, "upstream_too_large",
-                   "upstream '%s' answer is larger than %u bytes", b->conf->name, RESP_MAX);
+                   "upstream '%s' answer is larger than %u bytes", name, RESP_MAX);
         fail_with(p, &e);
         return;
     }
-    backend_report(b, false);
     if (errstr == HTTP_CALL_ERR_TIMEOUT && !before_head) {
         struct hg_err e;
         hg_err_set(&e, 504, HG_ERR_TIMEOUT, "upstream_timeout",
-                   "upstream '%s' did not finish within total_timeout (%ld ms)", b->conf->name,
+                   "upstream '%s' did not finish within total_timeout (%ld ms)", name,
                    p->w->gw->cfg->total_timeout_ms);
         fail_with(p, &e);
         return;
     }
-    if (errstr == HTTP_CALL_ERR_TIMEOUT) {
+    if (errstr == HTTP_CALL_ERR_TIMEOUT)
         hg_err_set(&p->last_err, 504, HG_ERR_TIMEOUT, "upstream_timeout",
-                   "upstream '%s' timed out: %s", b->conf->name, errstr);
-    } else {
+                   "upstream '%s' timed out: %s", name, errstr);
+    else
         hg_err_set(&p->last_err, 502, HG_ERR_UPSTREAM, "upstream_unreachable", "upstream '%s': %s",
-                   b->conf->name, errstr);
-    }
-    if (before_head && errstr != HTTP_CALL_ERR_TLS && can_retry(p)) {
+                   name, errstr);
+    unsigned cond = route_ft_classify(0, errstr != HTTP_CALL_ERR_TIMEOUT,
+                                      errstr == HTTP_CALL_ERR_TIMEOUT);
+    /* a TLS verification failure is a configuration problem: another try will not fix it */
+    if (before_head && errstr != HTTP_CALL_ERR_TLS && can_retry(p, cond)) {
         start_attempt(p);
         return;
     }
@@ -518,6 +699,14 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
 /* ---- attempts ----------------------------------------------------------------------------- */
 
 static void
+on_queue_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    start_attempt(arg);
+}
+
+static void
 start_attempt(struct proxy *p)
 {
     struct gateway *gw = p->w->gw;
@@ -525,26 +714,88 @@ start_attempt(struct proxy *p)
     int prev = p->attempts ? p->cur : -1; /* the backend of the attempt that just failed */
 
     p->cur = -1;
-    while (p->next < p->ncand) {
-        const struct model_target *t = &p->cand[p->next++];
-        struct backend_rt *b = &gw->backends.b[t->backend];
-        if (!backend_acquire(b)) {
-            if (p->last_err.status == 0)
-                hg_err_set(&p->last_err, 503, HG_ERR_UNAVAILABLE, "backend_saturated",
-                           "backend '%s' is at max_concurrency (%d)", b->conf->name,
-                           b->conf->max_concurrency);
+    for (;;) {
+        int64_t now = clock_mono_us();
+        int i;
+        if (p->queued) {
+            i = p->cur_cand; /* woken from the queue: try the same candidate again */
+        } else {
+            /* the send path's own check of the privacy invariant is inside route_next_candidate():
+             * a candidate whose backend may not see these bytes is never returned. Masked bodies
+             * are not produced yet, so a mask candidate only ever gets a body with no finding. */
+            i = route_next_candidate(&p->dec, cfg, &p->pos,
+                                     p->mask ? p->masked_classes : p->dec.classes);
+        }
+        if (i < 0)
+            break;
+        const struct route_candidate *c = &p->dec.cand[i];
+        bool send_masked = c->mask && p->mask && cfg->backends[c->backend].kind == BACKEND_HOSTED;
+        if (!route_backend_allowed(cfg, c->backend,
+                                   send_masked ? p->masked_classes : p->dec.classes,
+                                   p->dec.region)) {
+            /* fail closed: never reached unless route_next_candidate() is wrong */
+            log_error("route", "invariant: refusing to send request %s to backend %s",
+                      p->reqid, cfg->backends[c->backend].name);
+            metrics_invariant_rejected(p->w->admin.shard);
             continue;
         }
-        p->cur = t->backend;
-        p->holding_slot = true;
-        cJSON_ReplaceItemInObjectCaseSensitive(p->body, "model", cJSON_CreateString(t->model));
-        snprintf(p->rec.model, sizeof(p->rec.model), "%s", t->model);
-        break;
+        enum health_acquire a = health_acquire(gw->health, c->backend, now);
+        if (a == HEALTH_ACQ_OK || a == HEALTH_ACQ_PROBE) {
+            leave_queue(p);
+            p->cur = c->backend;
+            p->cur_cand = i;
+            p->probe = a == HEALTH_ACQ_PROBE;
+            p->holding_slot = true;
+            atomic_fetch_add(&gw->backends.b[c->backend].inflight, 1);
+            p->attempt_masked = send_masked;
+            cJSON_ReplaceItemInObjectCaseSensitive(send_masked ? p->masked : p->body, "model",
+                                                   cJSON_CreateString(c->model));
+            snprintf(p->rec.model, sizeof(p->rec.model), "%s", c->model);
+            break;
+        }
+        if (a == HEALTH_ACQ_FULL && (p->queued || (p->dec.queue && i == 0))) {
+            /* saturated and the decision says wait (sensitive, or nowhere to burst) */
+            if (!p->queued) {
+                if (!health_queue_enter(gw->health, c->backend)) {
+                    hg_err_set(&p->last_err, 503, HG_ERR_UNAVAILABLE, "queue_full",
+                               "backend '%s' is saturated and its queue is full",
+                               cfg->backends[c->backend].name);
+                    continue;
+                }
+                p->queued = true;
+                p->cur_cand = i;
+                p->queue_start = now;
+            }
+            if (now - p->queue_start >= cfg->queue_timeout_ms * 1000) {
+                leave_queue(p);
+                hg_err_set(&p->last_err, 503, HG_ERR_UNAVAILABLE, "queue_timeout",
+                           "backend '%s' stayed saturated for queue_timeout (%ld ms)",
+                           cfg->backends[c->backend].name, cfg->queue_timeout_ms);
+                continue;
+            }
+            /* poll for a free slot; slots are freed by any worker, so there is no wakeup */
+            struct timeval tv = {0, QUEUE_POLL_US};
+            if (p->qtimer == NULL)
+                p->qtimer = evtimer_new(p->w->base, on_queue_poll, p);
+            evtimer_add(p->qtimer, &tv);
+            return;
+        }
+        leave_queue(p);
+        if (p->last_err.status == 0 || a == HEALTH_ACQ_FULL)
+            hg_err_set(&p->last_err, 503, HG_ERR_UNAVAILABLE,
+                       a == HEALTH_ACQ_FULL ? "backend_saturated" : "circuit_open",
+                       a == HEALTH_ACQ_FULL ? "backend '%s' is at max_concurrency"
+                                            : "backend '%s' is failing (circuit open)",
+                       cfg->backends[c->backend].name);
     }
     if (p->cur < 0) {
         if (p->last_err.status == 0)
             hg_err_set(&p->last_err, 503, HG_ERR_UNAVAILABLE, "no_backend",
-                       "no backend is available for model '%s'", p->rec.requested_model);
+                       "no eligible backend is available for model '%s'%s",
+                       p->rec.requested_model,
+                       p->dec.sensitive ? " (the request holds sensitive data, so only "
+                                          "self-hosted or trusted backends may serve it)"
+                                        : "");
         fail_with(p, &p->last_err);
         return;
     }
@@ -560,7 +811,7 @@ start_attempt(struct proxy *p)
         secure_zero(p->up_body, strlen(p->up_body));
         free(p->up_body);
     }
-    p->up_body = cJSON_PrintUnformatted(p->body);
+    p->up_body = cJSON_PrintUnformatted(p->attempt_masked ? p->masked : p->body);
     if (p->up_body == NULL) {
         struct hg_err e;
         hg_err_set(&e, 500, HG_ERR_SERVER, NULL, "could not serialize the request");
@@ -589,6 +840,7 @@ start_attempt(struct proxy *p)
     p->up_status = 0;
     p->resp.len = 0;
     p->attempts++;
+    p->t_sent = clock_mono_us();
     p->call = http_call_start(p->w->cl, &o, on_up_head, on_up_data, on_up_done, p);
     arm_timer(p, cfg->first_byte_timeout_ms);
 }
@@ -702,6 +954,198 @@ validate(const cJSON *body, enum endpoint ep, bool *stream, struct hg_err *e)
     return 0;
 }
 
+/* ---- scan and route ----------------------------------------------------------------------- */
+
+#define MAX_TEXT 256   /* user text parts handed to keyword rules */
+#define MAX_TAGS 32    /* request tags */
+#define MAX_ENTITY_TYPES 64
+
+/* Collects every user-controlled string of the request (the same places the scanner reads) for
+ * keyword and domain rules, and their total size. */
+static void
+collect_text(const cJSON *j, struct str *out, size_t *n, size_t *bytes, int depth)
+{
+    if (j == NULL || depth > 16)
+        return;
+    if (cJSON_IsString(j)) {
+        if (*n < MAX_TEXT)
+            out[(*n)++] = (struct str){j->valuestring, strlen(j->valuestring)};
+        *bytes += strlen(j->valuestring);
+        return;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, j)
+    {
+        if (cJSON_IsObject(j) && it->string &&
+            (!strcmp(it->string, "role") || !strcmp(it->string, "type") ||
+             !strcmp(it->string, "name") || !strcmp(it->string, "id") ||
+             !strcmp(it->string, "tool_call_id")))
+            continue;
+        collect_text(it, out, n, bytes, depth + 1);
+    }
+}
+
+static void
+request_text(const cJSON *body, struct str *out, size_t *n, size_t *bytes)
+{
+    static const char *const fields[] = {"messages", "prompt", "input", "suffix", NULL};
+    *n = 0;
+    *bytes = 0;
+    for (const char *const *f = fields; *f; f++)
+        collect_text(cJSON_GetObjectItemCaseSensitive(body, *f), out, n, bytes, 0);
+}
+
+/* Splits a comma-separated list into trimmed views. */
+static void
+split_tags(const char *s, struct str *out, size_t *n)
+{
+    while (s && *s && *n < MAX_TAGS) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        const char *e = s;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > s && t[-1] == ' ')
+            t--;
+        if (t > s)
+            out[(*n)++] = (struct str){s, (size_t)(t - s)};
+        s = e;
+    }
+}
+
+/* A stable, non-reversible id for the caller's API key (FNV-1a 64), never the key itself. */
+static void
+key_id_of(const char *auth, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0')
+        return;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const char *c = auth + 7; *c; c++) {
+        h ^= (unsigned char)*c;
+        h *= 0x100000001b3ULL;
+    }
+    snprintf(out, outlen, "k-%012llx", (unsigned long long)(h >> 16));
+}
+
+/* Scans the body and decides the route into p->dec. On a refusal, answers the client, finishes p
+ * and returns -1. With explain != NULL nothing is sent upstream: the decision is written there. */
+static int
+decide(struct proxy *p, struct http_req *req, struct buf *explain)
+{
+    struct worker *w = p->w;
+    struct gateway *gw = w->gw;
+    struct scan_result sr;
+    struct str text[MAX_TEXT], tags[MAX_TAGS], ents[MAX_ENTITY_TYPES];
+    size_t ntext = 0, ntags = 0, nents = 0, bytes = 0;
+
+    int64_t t0 = clock_mono_us();
+    scan_request(gw->scanner, w->scratch, p->body, &sr);
+    p->rec.scan_us = clock_mono_us() - t0;
+    p->rec.classes = sr.classes;
+    p->rec.sensitive = sr.sensitive;
+    for (size_t i = 0; i < sr.nentities; i++) {
+        const struct scan_entity *e = &sr.entities[i];
+        if (!e->over || e->type_name == NULL)
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < nents && !dup; k++)
+            dup = str_eq_cstr(ents[k], e->type_name);
+        if (!dup && nents < MAX_ENTITY_TYPES)
+            ents[nents++] = str_from(e->type_name);
+    }
+    request_text(p->body, text, &ntext, &bytes);
+    split_tags(http_req_header(req, "x-hybridgate-tags"), tags, &ntags);
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(p->body, "metadata");
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(md, "tags");
+    if (cJSON_IsString(mt))
+        split_tags(mt->valuestring, tags, &ntags);
+    const cJSON *it;
+    const cJSON *tag_list = cJSON_IsArray(mt) ? mt : NULL;
+    cJSON_ArrayForEach(it, tag_list)
+    {
+        if (cJSON_IsString(it) && ntags < MAX_TAGS)
+            tags[ntags++] = str_from(it->valuestring);
+    }
+    const char *team = http_req_header(req, "x-hybridgate-team");
+    if (team == NULL)
+        team = json_get_str(md, "team");
+    key_id_of(http_req_header(req, "authorization"), p->rec.key_id, sizeof(p->rec.key_id));
+    snprintf(p->rec.team, sizeof(p->rec.team), "%s", team ? team : "");
+
+    struct route_input in = {
+        .classes = sr.sensitive ? sr.classes : 0,
+        .entities = ents,
+        .nentities = nents,
+        .model = str_from(p->rec.requested_model),
+        .key_id = str_from(p->rec.key_id),
+        .team = str_from(p->rec.team),
+        .tags = tags,
+        .ntags = ntags,
+        .prompt_bytes = bytes,
+        .text = text,
+        .ntext = ntext,
+        .seed = w->rng,
+    };
+    struct route_view view;
+    health_snapshot(gw->health, gw->routes, clock_mono_us(), &view);
+    route_decide(&in, &view, &p->dec);
+    p->masked_classes = p->dec.classes;
+    if (p->dec.mask && in.classes && !explain) {
+        /* Mask mode: hosted candidates get a copy with placeholders, and only if a re-scan of
+         * that copy finds nothing sensitive (route_next_candidate checks masked_classes). */
+        cJSON *orig = cJSON_Duplicate(p->body, 1);
+        p->mask = scan_mask_new();
+        scan_mask_apply(p->mask, p->body, &sr, true);
+        p->masked = p->body;
+        p->body = orig;
+        struct scan_result again;
+        scan_request(gw->scanner, w->scratch, p->masked, &again);
+        p->masked_classes = again.sensitive ? again.classes : 0;
+        p->rec.masked = true;
+    }
+    snprintf(p->rec.rule, sizeof(p->rec.rule), "%s", p->dec.rule_name ? p->dec.rule_name : "");
+    snprintf(p->rec.reason, sizeof(p->rec.reason), "%s", route_reason_name(p->dec.reason));
+
+    if (explain) {
+        struct buf extra;
+        buf_init(&extra, 1u << 20);
+        buf_printf(&extra, "\"scan_us\":%lld,\"entities\":[", (long long)p->rec.scan_us);
+        for (size_t i = 0; i < sr.nentities; i++) {
+            const struct scan_entity *e = &sr.entities[i];
+            const char *tn = e->type_name ? e->type_name : "UNKNOWN";
+            buf_appends(&extra, i ? ",{\"type\":" : "{\"type\":");
+            buf_append_json_str(&extra, tn, strlen(tn));
+            buf_printf(&extra, ",\"start\":%zu,\"end\":%zu,\"score\":%.2f,\"counts\":%s", e->start,
+                       e->end, e->score, e->over ? "true" : "false");
+            buf_appends(&extra, ",\"field\":");
+            char path[128];
+            json_path_of(p->body, e->node, path, sizeof(path));
+            buf_append_json_str(&extra, path, strlen(path));
+            buf_appends(&extra, "}");
+        }
+        buf_appends(&extra, "]");
+        route_explain_json(&p->dec, &view, extra.p, explain);
+        buf_cleanup(&extra);
+        return 0;
+    }
+    if (p->dec.status) {
+        struct hg_err e;
+        hg_err_set(&e, p->dec.status, p->dec.err_type ? p->dec.err_type : HG_ERR_UNAVAILABLE,
+                   route_reason_name(p->dec.reason), "%s", p->dec.message);
+        if (p->dec.reason == ROUTE_REASON_UNAVAILABLE && p->dec.sensitive)
+            metrics_invariant_rejected(w->admin.shard);
+        snprintf(p->rec.error, sizeof(p->rec.error), "%s", route_reason_name(p->dec.reason));
+        set_route_headers(p);
+        send_error(req, &e, p->reqid);
+        p->req = NULL;
+        finish(p, e.status);
+        return -1;
+    }
+    return 0;
+}
+
 /* Strict UTF-8 check (no overlongs, no surrogates, ≤ U+10FFFF); the ASCII run is the fast path. */
 static bool
 utf8_valid(const unsigned char *s, size_t n)
@@ -752,9 +1196,9 @@ utf8_valid(const unsigned char *s, size_t n)
 }
 
 static void
-handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep, const char *reqid)
+handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep, const char *reqid,
+             bool explain)
 {
-    struct gateway *gw = w->gw;
     struct hg_err e = {0};
     size_t len;
     const char *raw = http_req_body(req, &len);
@@ -789,13 +1233,18 @@ handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep, const cha
     p->rec.stream = p->stream;
     const char *model = json_get_str(p->body, "model");
     snprintf(p->rec.requested_model, sizeof(p->rec.requested_model), "%s", model);
-    p->ncand = config_resolve_model(gw->cfg, model, p->cand, MAX_CANDIDATES);
-    if (p->ncand == 0) {
-        hg_err_set(&e, 404, HG_ERR_INVALID, "model_not_found",
-                   "the model '%.200s' does not exist on this gateway", model);
-        goto reject;
+    if (explain) {
+        struct buf out;
+        buf_init(&out, 4u << 20);
+        decide(p, req, &out);
+        http_req_send(req, 200, "application/json", out.p ? out.p : "{}", out.len);
+        buf_cleanup(&out);
+        p->req = NULL;
+        proxy_free(p); /* nothing was sent anywhere: no record */
+        return;
     }
-    backend_order(&gw->backends, p->cand, p->ncand);
+    if (decide(p, req, NULL) < 0)
+        return;
     request_stream_usage(p);
     http_req_set_callbacks(req, on_client_close, on_client_flush, p);
     start_attempt(p);
@@ -804,6 +1253,22 @@ reject:
     send_error(req, &e, p->reqid);
     p->req = NULL;
     finish(p, e.status);
+}
+
+/* /v1/route/explain takes any of the three request bodies; ?endpoint= is not needed because the
+ * body's shape tells: messages → chat, prompt → completions, input → embeddings. */
+static enum endpoint
+explain_endpoint(struct http_req *req)
+{
+    size_t len;
+    const char *b = http_req_body(req, &len);
+    if (memmem(b, len, "\"messages\"", 10))
+        return EP_CHAT;
+    if (memmem(b, len, "\"prompt\"", 8))
+        return EP_COMPLETIONS;
+    if (memmem(b, len, "\"input\"", 7))
+        return EP_EMBEDDINGS;
+    return EP_CHAT;
 }
 
 void
@@ -832,11 +1297,13 @@ api_handle(struct http_req *req, void *arg)
     bool get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 
     if (post && !strcmp(path, "/v1/chat/completions"))
-        handle_proxy(w, req, EP_CHAT, reqid);
+        handle_proxy(w, req, EP_CHAT, reqid, false);
     else if (post && !strcmp(path, "/v1/completions"))
-        handle_proxy(w, req, EP_COMPLETIONS, reqid);
+        handle_proxy(w, req, EP_COMPLETIONS, reqid, false);
     else if (post && !strcmp(path, "/v1/embeddings"))
-        handle_proxy(w, req, EP_EMBEDDINGS, reqid);
+        handle_proxy(w, req, EP_EMBEDDINGS, reqid, false);
+    else if (post && !strcmp(path, "/v1/route/explain"))
+        handle_proxy(w, req, explain_endpoint(req), reqid, true);
     else if (get && !strcmp(path, "/v1/models"))
         handle_models(w, req);
     else if (get && !strcmp(path, "/healthz"))

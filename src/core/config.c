@@ -56,6 +56,8 @@ static const struct option options[] = {
      "on SIGTERM, how long in-flight requests may finish"},
     {"client_timeout", OPT_DURATION, "120s", 1, 3600000, OFF(client_timeout_ms),
      "idle client connection"},
+    {"queue_timeout", OPT_DURATION, "30s", 0, 3600000, OFF(queue_timeout_ms),
+     "how long a request may wait for a slot on a saturated backend"},
     {"max_retries", OPT_INT, "2", 0, 10, OFF(max_retries),
      "extra upstream attempts before the first byte"},
     {"airgap", OPT_BOOL, "false", 0, 0, OFF(airgap), "refuse any hosted backend"},
@@ -74,7 +76,7 @@ static int
 option_set(struct config *cfg, const struct option *o, const char *text,
            const struct cfg_node *n, struct hg_err *err)
 {
-    char *field = (char *)cfg + o->off;
+    void *field = (char *)cfg + o->off;
     char *end = NULL;
     switch (o->type) {
     case OPT_INT: {

@@ -64,6 +64,7 @@ struct config {
     long drain_timeout_ms;       /* SIGTERM: how long in-flight requests may finish */
     long client_timeout_ms;      /* idle client connection */
     int max_retries;             /* extra upstream attempts before the first byte */
+    long queue_timeout_ms;       /* longest wait for a slot on a saturated backend */
     bool airgap;                 /* no hosted backend may exist */
     char *admin_key;             /* key for /admin/ and the dashboard data; NULL = admin off */
     char *admin_key_env;         /* env var to read admin_key from */

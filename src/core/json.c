@@ -2,6 +2,7 @@
 /* Helpers over cJSON. See json.h. */
 #include "core/json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,4 +57,48 @@ json_append(struct buf *out, const cJSON *j)
     int r = buf_appends(out, s);
     cJSON_free(s);
     return r;
+}
+
+static bool
+path_walk(const cJSON *j, const cJSON *target, struct buf *b, int depth)
+{
+    if (j == target)
+        return true;
+    if (depth > 64 || (!cJSON_IsArray(j) && !cJSON_IsObject(j)))
+        return false;
+    int i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, j)
+    {
+        size_t mark = b->len;
+        if (cJSON_IsArray(j)) {
+            buf_printf(b, "/%d", i);
+        } else {
+            buf_appendc(b, '/');
+            for (const char *c = it->string ? it->string : ""; *c; c++) {
+                if (*c == '~')
+                    buf_appends(b, "~0");
+                else if (*c == '/')
+                    buf_appends(b, "~1");
+                else
+                    buf_appendc(b, *c);
+            }
+        }
+        if (path_walk(it, target, b, depth + 1))
+            return true;
+        b->len = mark;
+        i++;
+    }
+    return false;
+}
+
+void
+json_path_of(const cJSON *root, const cJSON *node, char *out, size_t outlen)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    out[0] = '\0';
+    if (node && path_walk(root, node, &b, 0) && b.p)
+        snprintf(out, outlen, "%.*s", (int)b.len, b.p);
+    buf_cleanup(&b);
 }

@@ -21,6 +21,9 @@ const char *json_get_str(const cJSON *obj, const char *key);
 bool json_get_bool(const cJSON *obj, const char *key, bool def);
 /* Number member as double, or def when missing or not a number. */
 double json_get_num(const cJSON *obj, const char *key, double def);
+/* Writes the JSON Pointer (RFC 6901) of node inside root into out ("" when not found or node is
+ * the root). Truncated to outlen. */
+void json_path_of(const cJSON *root, const cJSON *node, char *out, size_t outlen);
 /* Appends the compact serialization of j to out. 0 or -1 (cap). */
 int json_append(struct buf *out, const cJSON *j);
 

@@ -143,7 +143,7 @@ route_ft_classify(int http_status, bool transport_error, bool timeout)
     case 504:
         return ROUTE_FT_HTTP_504;
     }
-    return 0;
+    return http_status >= 500 && http_status < 600 ? ROUTE_FT_HTTP_500 : 0; /* other 5xx */
 }
 
 bool

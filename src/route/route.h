@@ -69,9 +69,10 @@ const char *route_why_name(unsigned bit);
 #define ROUTE_FT_HTTP_503 0x20u
 #define ROUTE_FT_HTTP_504 0x40u
 #define ROUTE_FT_CIRCUIT 0x80u /* health_acquire() refused (circuit open / probes busy) */
+/* Issue 3: connect errors, 429 and every 5xx before the first byte move on to the next backend. */
 #define ROUTE_FT_DEFAULT                                                                           \
-    (ROUTE_FT_ERROR | ROUTE_FT_TIMEOUT | ROUTE_FT_HTTP_429 | ROUTE_FT_HTTP_502 |                   \
-     ROUTE_FT_HTTP_503 | ROUTE_FT_HTTP_504 | ROUTE_FT_CIRCUIT)
+    (ROUTE_FT_ERROR | ROUTE_FT_TIMEOUT | ROUTE_FT_HTTP_429 | ROUTE_FT_HTTP_500 |                   \
+     ROUTE_FT_HTTP_502 | ROUTE_FT_HTTP_503 | ROUTE_FT_HTTP_504 | ROUTE_FT_CIRCUIT)
 /* Maps an attempt's outcome to one ROUTE_FT_* bit (0 = not a failover condition). */
 unsigned route_ft_classify(int http_status, bool transport_error, bool timeout);
 

@@ -392,7 +392,7 @@ TEST(route, decision_details)
     route_decide(&in, &f.view, &d);
     ASSERT_TRUE(route_should_failover(&d, route_ft_classify(503, false, false)));
     ASSERT_TRUE(route_should_failover(&d, route_ft_classify(0, true, false)));
-    ASSERT_FALSE(route_should_failover(&d, route_ft_classify(500, false, false)));
+    ASSERT_TRUE(route_should_failover(&d, route_ft_classify(500, false, false))); /* issue 3: 5xx */
     ASSERT_EQ(route_ft_classify(200, false, false), 0);
     route_fixture_cleanup(&f);
 }
