@@ -99,6 +99,20 @@ serve_main(int argc, char **argv)
     return rc;
 }
 
+/* `hybridgate config-reference [--markdown]`: the generated option reference (scripts/gen.sh). */
+static int
+config_reference_main(int argc, char **argv)
+{
+    bool md = argc > 1 && !strcmp(argv[1], "--markdown");
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    int rc = config_reference(&b, md);
+    if (rc == 0)
+        fwrite(b.p, 1, b.len, stdout);
+    buf_cleanup(&b);
+    return rc == 0 ? 0 : 1;
+}
+
 struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -107,6 +121,7 @@ struct command {
 static const struct command commands[] = {
     {"serve", serve_main},
     {"check-config", check_config_main},
+    {"config-reference", config_reference_main},
     {"scan", scan_cli_main},
     {"report", report_cli_main},
     {"route", route_cli_main},
