@@ -509,6 +509,11 @@ digit_pass(struct scan_scratch *ss, const char *p, size_t n)
             }
         }
         size_t end = parse_run(p, n, i, &r);
+        /* ICD-10-CM code "E11.9", "J45.909": health context for PHI, not an entity */
+        if (i - ls == 1 && p[ls] >= 'A' && p[ls] <= 'Z' && p[ls] != 'U' &&
+            (ls == 0 || !is_wordc((unsigned char)p[ls - 1])) && r.ng == 2 && r.glen[0] == 2 &&
+            r.sep[0] == '.' && r.glen[1] <= 4 && !(end < n && is_wordc((unsigned char)p[end])))
+            ss->health_code = true;
         if (i - ls == 2 && (ls == 0 || !is_wordc((unsigned char)p[ls - 1])))
             try_dea(ss, p, n, ls, &r);
         else if (r.nd >= 6 || (r.ng == 4 && r.sep[0] == '.'))
@@ -1501,6 +1506,63 @@ do_address(struct scan_scratch *ss, const char *p, size_t n, const struct scan_c
     scan_emit(ss, SCAN_LOCATION, NULL, s, e, 0.85);
 }
 
+/* Month-name dates: "May 5, 2021", "March 2020", "5th of March 2020", "12 Dec 2019". A month
+ * word alone is not a date ("March on", "may"), so a day or a year must be attached. */
+static void
+do_month(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ctxhit *c)
+{
+    size_t s = c->start, e = c->end;
+    if (e < n && is_alpha((unsigned char)p[e]))
+        return; /* "Marching", "Decent" */
+    size_t k = e;
+    if (k < n && p[k] == '.')
+        k++;
+    while (k < n && p[k] == ' ')
+        k++;
+    size_t d0 = k;
+    while (k < n && is_dig((unsigned char)p[k]) && k - d0 < 4)
+        k++;
+    bool got = false;
+    if (k - d0 == 4 && !(k < n && is_wordc((unsigned char)p[k]))) { /* "March 2020" */
+        e = k;
+        got = true;
+    } else if (k - d0 >= 1 && k - d0 <= 2 && !(k < n && is_dig((unsigned char)p[k]))) {
+        e = k; /* "May 5" */
+        if (k + 1 < n && (!strncmp(p + k, "st", 2) || !strncmp(p + k, "nd", 2) ||
+                          !strncmp(p + k, "rd", 2) || !strncmp(p + k, "th", 2)))
+            e = k += 2;
+        if (k < n && p[k] == ',')
+            k++;
+        while (k < n && p[k] == ' ')
+            k++;
+        size_t y0 = k;
+        while (k < n && is_dig((unsigned char)p[k]) && k - y0 < 4)
+            k++;
+        if (k - y0 == 4 && !(k < n && is_dig((unsigned char)p[k])))
+            e = k;
+        got = true;
+    }
+    /* day before: "5 May 2021", "5th of March" */
+    size_t b = s;
+    if (b >= 4 && !strncmp(p + b - 4, " of ", 4))
+        b -= 3;
+    while (b > 0 && p[b - 1] == ' ')
+        b--;
+    size_t t = b;
+    if (t >= 2 && (!strncmp(p + t - 2, "st", 2) || !strncmp(p + t - 2, "nd", 2) ||
+                   !strncmp(p + t - 2, "rd", 2) || !strncmp(p + t - 2, "th", 2)))
+        t -= 2;
+    size_t dd = t;
+    while (dd > 0 && is_dig((unsigned char)p[dd - 1]) && t - dd < 2)
+        dd--;
+    if (dd < t && b < s && !(dd > 0 && is_wordc((unsigned char)p[dd - 1]))) {
+        s = dd;
+        got = true;
+    }
+    if (got)
+        scan_emit(ss, SCAN_DATE_TIME, NULL, s, e, 0.6);
+}
+
 /* ---------------------------------------------------------------- driver */
 
 void
@@ -1587,6 +1649,10 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
         }
         if (c->groups & CTX_ADDR)
             do_address(ss, p, n, c);
+        if (c->groups & CTX_MONTH)
+            do_month(ss, p, n, c);
+        if ((c->groups & CTX_WEEKDAY) && !(c->end < n && is_alpha((unsigned char)p[c->end])))
+            scan_emit(ss, SCAN_DATE_TIME, NULL, c->start, c->end, 0.5);
         if ((c->groups & CTX_TITLE) && c->end < n && p[c->end] == ' ' && c->end + 2 < n &&
             p[c->end + 1] >= 'a' && p[c->end + 1] <= 'z') {
             /* lower-cased text: "dr. hurst" */

@@ -68,6 +68,8 @@ enum {
     CTX_STREET = 1u << 21,   /* street suffix word (Street, Ave, strasse, …) */
     CTX_PASSWORD = 1u << 22, /* password-like keyword: lower entropy floor, "is" accepted */
     CTX_NOTPHONE = 1u << 23, /* order/tracking/invoice/ISBN: a number here is not a phone */
+    CTX_MONTH = 1u << 24,    /* month name: "May 5, 2021", "5th of March" */
+    CTX_WEEKDAY = 1u << 25,  /* weekday name: a DATE_TIME on its own */
 };
 
 struct scan_word {
