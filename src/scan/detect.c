@@ -1435,6 +1435,22 @@ do_street(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ct
     }
     if (we < n && p[we] == '.' && c->end - c->start <= 4) /* "St.", "Ave." keep their dot */
         we++;
+    /* military: "USCGC Globelnik FPO AP 15834", "Unit 8505 Box 3866 DPO AA 93558" */
+    if (we + 9 <= n && p[we] == ' ' && p[we + 1] == 'A' && strchr("AEP", p[we + 2]) &&
+        p[we + 3] == ' ' && is_dig((unsigned char)p[we + 4])) {
+        size_t z = we + 4;
+        while (z < n && is_dig((unsigned char)p[z]) && z - we - 4 < 5)
+            z++;
+        size_t b = ws;
+        for (int words = 0; words < 2 && b > 1 && p[b - 1] == ' ' && p[b - 2] != ' '; words++) {
+            size_t t = b - 1;
+            while (t > 0 && is_alnum((unsigned char)p[t - 1]))
+                t--;
+            b = t;
+        }
+        scan_emit(ss, SCAN_LOCATION, NULL, b, z, 0.85);
+        return;
+    }
     /* number after: "Hochstrasse 63", "Suite 616", "Apt. 977" */
     size_t k = we;
     while (k < n && p[k] == ' ' && k - we < 2)

@@ -64,7 +64,7 @@ static const double default_threshold[SCAN_NTYPES] = {
     [SCAN_US_MBI] = 0.6,
     [SCAN_MEDICAL_RECORD_NUMBER] = 0.6,
     [SCAN_CRYPTO] = 0.6,
-    [SCAN_PERSON] = 0.8,
+    [SCAN_PERSON] = 1.01,
     [SCAN_LOCATION] = 0.8,
     [SCAN_IMAGE] = 0.5,
     [SCAN_SECRET] = 0.7,
@@ -152,6 +152,7 @@ config_defaults(struct scan_config *c)
     memset(c, 0, sizeof(*c));
     memcpy(c->threshold, default_threshold, sizeof(c->threshold));
     c->min_score = 0.4;
+    c->person_phi_score = 0.8;
 }
 
 static void
@@ -801,6 +802,10 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
             continue;
         e.cls = class_of(s, e.type);
         e.over = e.score >= threshold_of(s, e.type);
+        /* A name alone is not sensitive (the labelling policy: public figures, colleagues in a
+         * draft); a name with health context is PHI. */
+        if (health && e.type == SCAN_PERSON && e.score >= s->cfg.person_phi_score)
+            e.over = true;
         /* PHI = an identifier of a person together with health context */
         if (health && e.over && (e.cls & SCAN_CLASS_PII))
             e.cls |= SCAN_CLASS_PHI;

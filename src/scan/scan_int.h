@@ -130,6 +130,7 @@ struct scan_config {
     bool disabled[SCAN_NTYPES];    /* built-in types turned off */
     double threshold[SCAN_NTYPES]; /* per-type score needed for `sensitive` */
     double min_score;              /* entities below are not reported */
+    double person_phi_score; /* PERSON score that, with health context, is PHI */
     char **disabled_secrets;       /* SECRET_* names turned off ("SECRET" = all); owned */
     size_t ndisabled_secrets;      /* entries */
     struct scan_custom *customs;   /* custom regex and deny-list entities; owned */
