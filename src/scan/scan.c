@@ -944,14 +944,20 @@ req_scan_content(const struct scanner *s, struct scan_scratch *ss, const cJSON *
         if (img != NULL) {
             const cJSON *url =
                 cJSON_IsObject(img) ? cJSON_GetObjectItemCaseSensitive(img, "url") : img;
-            req_image(s, ss, url, acc);
+            req_image(s, ss, url ? url : img, acc);
         }
+        /* a malformed part (no url/data member) still counts: the entity then points at the
+         * part's object rather than at a string */
         const cJSON *audio = cJSON_GetObjectItemCaseSensitive(part, "input_audio");
-        if (audio != NULL) /* voice prints are biometric identifiers */
-            req_image(s, ss, cJSON_GetObjectItemCaseSensitive(audio, "data"), acc);
+        if (audio != NULL) { /* voice prints are biometric identifiers */
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(audio, "data");
+            req_image(s, ss, d ? d : audio, acc);
+        }
         const cJSON *file = cJSON_GetObjectItemCaseSensitive(part, "file");
-        if (file != NULL)
-            req_image(s, ss, cJSON_GetObjectItemCaseSensitive(file, "file_data"), acc);
+        if (file != NULL) {
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(file, "file_data");
+            req_image(s, ss, d ? d : file, acc);
+        }
     }
 }
 
