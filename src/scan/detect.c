@@ -375,6 +375,8 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             double sc = scan_ipv4_is_private(a) || resolver ? 0.6 : 0.95;
             if (g & CTX_IP)
                 sc += 0.05;
+            else if (g & CTX_NOTPHONE)
+                sc = 0.5; /* "version 1.2.3.4", "build 10.0.19041.1" */
             scan_emit(ss, SCAN_IP_ADDRESS, NULL, r->dstart, r->end, sc);
         }
         return;
