@@ -84,8 +84,16 @@ is_placeholder(const char *v, size_t n)
         "abcdefgh",    "ABCDEFGH",    "insert",   "INSERT",   "replace",  "REPLACE",
         "fake",        "FAKE",        "_here",    "_HERE",    "%s",       "$(",
         "process.env", "os.environ",  "getenv",   "Here",     "HERE"};
+    /* secrets printed in vendors' documentation (jwt.io's sample, Stripe's and GitHub's docs) */
+    static const char *const documented[] = {
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", "4eC39HqLyjWDarjtT1zdp7dc",
+        "BQokikJOvBiI2HlWgH4olfQ2", "16C7e42F292c6912E7710c838347Ae178B4a",
+        "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"};
     if (n == 0)
         return true;
+    for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
+        if (memmem(v, n, documented[i], strlen(documented[i])))
+            return true;
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
         size_t m = strlen(marks[i]);
         for (size_t k = 0; k + m <= n; k++)
@@ -918,7 +926,7 @@ do_jwt(struct scan_scratch *ss, const char *p, size_t n, size_t s, const char *n
     }
     while (e < n && p[e] == '=')
         e++;
-    if (dots < 2 || e - s < 30 || !scan_jwt_is_valid(p + s, e - s))
+    if (dots < 2 || e - s < 30 || !scan_jwt_is_valid(p + s, e - s) || is_placeholder(p + s, e - s))
         return;
     emit_secret(ss, name, s, e, 1.0);
 }
