@@ -211,6 +211,40 @@ worker_cleanup(struct worker *w)
 }
 
 int
+gateway_check(const struct config *cfg, size_t *nrules, struct hg_err *err)
+{
+    struct scan_config *sc = NULL;
+    struct scanner *scanner = NULL;
+    struct route_config *rc = NULL;
+    struct meter *meter = NULL;
+    struct admin_conf ac;
+    int rc_ = -1;
+
+    if (scan_config_load(cfg_get(cfg->doc.root, "scanner"), &sc, err) < 0)
+        goto out;
+    scanner = scan_new(sc, err); /* custom patterns must compile */
+    if (scanner == NULL)
+        goto out;
+    /* a rule that could send sensitive data to a hosted backend fails here */
+    if (route_config_load(cfg_get(cfg->doc.root, "routing"), cfg, &rc, err) < 0)
+        goto out;
+    meter = meter_new(cfg, err);
+    if (meter == NULL)
+        goto out;
+    if (admin_conf_load(cfg, &ac, err) < 0)
+        goto out;
+    if (nrules)
+        *nrules = route_config_nrules(rc);
+    rc_ = 0;
+out:
+    meter_free(meter);
+    route_config_free(rc);
+    scan_free(scanner);
+    scan_config_free(sc);
+    return rc_;
+}
+
+int
 gateway_run(const struct config *cfg)
 {
     struct gateway gw;
@@ -277,6 +311,8 @@ gateway_run(const struct config *cfg)
         fprintf(stderr, "hybridgate: %s\n", err.msg);
         goto out;
     }
+    admin_attach_store(&gw.admin, gw.store);
+    admin_attach_health(&gw.admin, gw.health, gw.routes);
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -318,9 +354,9 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
+    admin_close(&gw.admin); /* before the store: its economics thread reads the store */
     store_close(gw.store); /* after the workers: writes every row they queued */
     meter_free(gw.meter);
-    admin_close(&gw.admin);
     free(rule_names);
     health_free(gw.health);
     route_config_free(gw.routes);

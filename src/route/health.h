@@ -69,7 +69,8 @@ enum route_circuit health_release(struct health *h, int b, const struct health_o
                                   int64_t now_us, bool *changed);
 
 /* An active health check result. A failure marks b down (no traffic) and counts toward opening
- * the circuit; a success marks it up and closes an open circuit whose cool-down has passed. */
+ * the circuit; a success marks it up and closes an open circuit whose cool-down has passed, but
+ * does not reset the count of consecutive request failures. */
 enum route_circuit health_report_check(struct health *h, int b, bool ok, int64_t now_us,
                                        bool *changed);
 
@@ -90,8 +91,8 @@ bool health_observe_model(struct health *h, int b, const char *model, size_t mod
 struct health_counters {
     uint64_t drift_events;   /* model/fingerprint changes seen */
     uint64_t circuit_opened; /* closed/half-open -> open transitions */
-    uint64_t failures;       /* outcomes with ok=false, checks included */
-    uint64_t requests;       /* outcomes released */
+    uint64_t failures;       /* outcomes with ok=false, failed active checks included */
+    uint64_t requests;       /* health_release() calls */
 };
 void health_get_counters(struct health *h, int b, struct health_counters *out);
 

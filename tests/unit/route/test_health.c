@@ -79,7 +79,17 @@ static const struct {
       {ACQ, 11000, HEALTH_ACQ_OPEN},
       {ACQ, 11100, HEALTH_ACQ_PROBE}},
      10},
-    {"active checks: failures open, success after cool-down closes",
+    {"passing health checks do not forgive failing requests",
+     {{ACQ, 0, HEALTH_ACQ_OK},
+      {REL_FAIL, 1, ROUTE_CIRCUIT_CLOSED},
+      {CHECK_OK, 200, ROUTE_CIRCUIT_CLOSED},
+      {ACQ, 300, HEALTH_ACQ_OK},
+      {REL_FAIL, 301, ROUTE_CIRCUIT_CLOSED},
+      {CHECK_OK, 400, ROUTE_CIRCUIT_CLOSED},
+      {ACQ, 500, HEALTH_ACQ_OK},
+      {REL_FAIL, 501, ROUTE_CIRCUIT_OPEN}},
+     8},
+        {"active checks: failures open, success after cool-down closes",
      {{CHECK_FAIL, 0, ROUTE_CIRCUIT_CLOSED},
       {CHECK_FAIL, 2000, ROUTE_CIRCUIT_CLOSED},
       {CHECK_FAIL, 4000, ROUTE_CIRCUIT_OPEN},
@@ -208,6 +218,10 @@ TEST(health, slots_queue_and_averages)
     ASSERT_NEAR(v.b[0].queue_wait_ms, 50, 1e-6);
     ASSERT_TRUE(v.b[0].tokens_per_s > 100 && v.b[0].tokens_per_s < 200);
     ASSERT_NEAR(v.b[0].error_rate, 0, 1e-9);
+    /* a stale average is forgotten, so a once-slow backend gets public traffic again */
+    health_snapshot(h, f.rc, 2000 + 11000000, &v);
+    ASSERT_NEAR(v.b[0].ttft_ms, 0, 1e-9);
+    ASSERT_NEAR(v.b[0].queue_wait_ms, 0, 1e-9);
     ASSERT_EQ(health_acquire(h, 7, 0), HEALTH_ACQ_OPEN); /* unknown backend fails closed */
     ASSERT_STR(health_acquire_name(HEALTH_ACQ_PROBE), "probe");
     health_free(h);
