@@ -26,6 +26,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "meter/meter.h"
+#include "report/report.h"
 #include "route/health.h"
 #include "route/route.h"
 #include "scan/scan.h"
@@ -277,6 +278,11 @@ gateway_run(const struct config *cfg)
         fprintf(stderr, "hybridgate: %s\n", err.msg);
         goto out;
     }
+    if (strcmp(store_kind_name(gw.store), "off") != 0) {
+        /* the dashboard's economics panel: the last 30 days, recomputed at most once a minute */
+        gw.headline = report_headline_new(cfg, gw.store, 30LL * 24 * 3600 * 1000000, 60000000);
+        admin_set_headline(&gw.admin, report_headline_cb, gw.headline);
+    }
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -318,6 +324,7 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
+    report_headline_free(gw.headline);
     store_close(gw.store); /* after the workers: writes every row they queued */
     meter_free(gw.meter);
     admin_close(&gw.admin);

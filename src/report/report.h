@@ -20,16 +20,28 @@
 int report_cli_main(int argc, char **argv);
 
 /* The headline of the report over [from_us, to_us) of store s priced with cfg's `prices:` and
- * `economics:` sections, as one JSON object appended to out:
- *   {"window_hours", "requests", "input_tokens", "output_tokens", "peak_hour_over_mean",
- *    "busiest_day_over_mean", "spend_usd",
+ * `economics:` sections, as one JSON object appended to out (the shape web/app.js renders):
+ *   {"available": true, "headline": "one sentence", "window_hours", "requests", "input_tokens",
+ *    "output_tokens", "peak_hour_over_mean", "busiest_day_over_mean", "spend_usd",
  *    "monthly": {"hybrid_usd", "frontier_usd", "hosted_open_usd", "self_hosted_usd"},
- *    "recommendation": "...", "reason": "..."}
+ *    "recommendation": "hosted_open", "reason": "...",
+ *    "rules": [{"rule", "what_if": "frontier USD … a month", "choice", "recommendation"}]}
  * (USD figures are numbers with cents; a missing option is null). Reads the whole window through
- * store_scan, so it blocks for as long as that takes: call it off the event loop and cache it.
- * Returns 0, or -1 with err->msg. */
+ * store_scan, so it blocks for as long as that takes. Returns 0, or -1 with err->msg. */
 int report_headline_json(const struct config *cfg, struct store *s, int64_t from_us, int64_t to_us,
                          struct buf *out, struct hg_err *err);
+
+/* A cached headline for the dashboard: report_headline_cb recomputes report_headline_json over
+ * the last window_us of wall time at most once per max_age_us and otherwise appends the cached
+ * JSON, so only one dashboard poll a period pays for the scan (the others wait on a mutex while
+ * it runs). cfg and s are borrowed and must outlive the object. */
+struct report_headline;
+struct report_headline *report_headline_new(const struct config *cfg, struct store *s,
+                                            int64_t window_us, int64_t max_age_us);
+void report_headline_free(struct report_headline *h);
+/* Matches api/admin.h's admin_headline_cb: ctx is the struct report_headline. 0 or -1 (logged).
+ * Thread-safe; blocks while a recomputation runs. */
+int report_headline_cb(void *ctx, int64_t now_us, struct buf *out);
 
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS][Z]" as UTC into microseconds since the epoch.
  * 0 or -1. */

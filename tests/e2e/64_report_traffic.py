@@ -10,13 +10,15 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 from fake_upstream import FakeUpstream
-from harness import Gateway, backend, gateway_bin, main, test
+from harness import SLOW, Gateway, backend, gateway_bin, main, test
 
 TAGS = []
 
 CANARY = "CANARY-7f3a9c-sk-test-do-not-store"
+ADMIN_KEY = "e2e-admin-key-64"
 N_HOSTED, N_HOSTED_STREAM, N_LOCAL, N_LOCAL_STREAM = 5, 4, 3, 6
 HOSTED_USAGE = {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200}
 LOCAL_USAGE = {"prompt_tokens": 300, "completion_tokens": 50, "total_tokens": 350}
@@ -27,6 +29,7 @@ def config(cloud, local, db):
         "backends": [backend("cloud", cloud, ["gpt-4.1"], kind="hosted"),
                      backend("local", local, ["llama-local"])],
         "max_retries": 0,
+        "admin_key_env": "HG_E2E_ADMIN",
         "store": {"path": db, "flush_interval": "20ms"},
         "prices": {
             "models": {"gpt-4.1": {"input": 2.00, "output": 8.00}},
@@ -57,7 +60,7 @@ def report_matches_upstream_usage():
             cloud.set_default({"mode": "ok", "usage": HOSTED_USAGE})
             local.set_default({"mode": "ok", "usage": LOCAL_USAGE})
             cfg = config(cloud, local, db)
-            gw = Gateway(cfg)
+            gw = Gateway(cfg, env={"HG_E2E_ADMIN": ADMIN_KEY})
             cfg_path = os.path.join(tmp, "hybridgate.yaml")
             shutil.copy(gw.config_path, cfg_path)
             with gw:
@@ -73,6 +76,16 @@ def report_matches_upstream_usage():
                 for i in range(N_LOCAL_STREAM):
                     s = gw.stream(body("llama-local", True, i))
                     assert s.status == 200 and s.done, s
+                # the dashboard's economics headline reads the same store; rows land within
+                # ~20 ms (flush_interval) and the headline is then cached for a minute
+                time.sleep(0.5 * SLOW)
+                r = gw.request("GET", "/admin/economics", headers={"X-Admin-Key": ADMIN_KEY})
+                assert r.status == 200, r
+                e = json.loads(r.body)
+                assert e.get("requests") == N_HOSTED + N_HOSTED_STREAM + N_LOCAL + N_LOCAL_STREAM, e
+                assert e and e["available"] is True and e["headline"] and e["rules"], e
+                assert e["monthly"]["self_hosted_usd"] is not None, e
+                assert all("rule" in x and "recommendation" in x for x in e["rules"]), e["rules"]
             # the gateway has stopped: store_close wrote every queued row
         r = subprocess.run([gateway_bin(), "report", "-c", cfg_path, "--format", "json"],
                            capture_output=True, text=True, timeout=60)
