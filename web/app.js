@@ -213,8 +213,17 @@ function renderLatency(backends) {
   });
 }
 
-// The economics headline comes from the report (src/report/). Its shape is rendered generically:
-// an optional `headline` sentence and `rules[]` entries with rule / what_if / recommendation.
+// The economics headline comes from the report (src/report/, report_headline_json), refreshed by
+// the gateway in the background: spend over the window, the monthly what-if of each option
+// (hybrid as configured, all frontier, hosted open models, all self-hosted) and a recommendation.
+// `rules[]` entries (rule / what_if / recommendation) are shown too when the report provides them.
+const OPTIONS = [
+  ['hybrid_usd', 'hybrid (as configured)'],
+  ['frontier_usd', 'all hosted frontier'],
+  ['hosted_open_usd', 'hosted open models'],
+  ['self_hosted_usd', 'all self-hosted'],
+];
+
 function renderEconomics(e) {
   const el = $('#economics');
   clear(el);
@@ -224,13 +233,39 @@ function renderEconomics(e) {
     return;
   }
   el.dataset.available = 'true';
-  if (e.headline) {
-    const p = document.createElement('p');
-    p.dataset.testid = 'economics-headline';
-    p.textContent = e.headline;
-    el.appendChild(p);
+  const h = e.headline || {};
+  const p = document.createElement('p');
+  p.dataset.testid = 'economics-headline';
+  const days = e.window_days ? `last ${e.window_days} days` : `last ${Math.round(h.window_hours || 0)} h`;
+  p.textContent = `${days}: ${fmtInt(h.requests || 0)} requests, ${fmtUsd(h.spend_usd || 0)} spent` +
+    (h.peak_hour_over_mean ? `, peak hour ${Number(h.peak_hour_over_mean).toFixed(1)}× the mean` : '') + '.';
+  el.appendChild(p);
+  if (h.recommendation) {
+    const rec = document.createElement('p');
+    rec.className = 'rec';
+    rec.dataset.testid = 'economics-recommendation';
+    rec.dataset.value = h.recommendation;
+    rec.textContent = `→ ${h.recommendation.replace(/_/g, ' ')}` + (h.reason ? `: ${h.reason}` : '');
+    el.appendChild(rec);
   }
-  for (const r of e.rules || []) {
+  const m = h.monthly || {};
+  const rows = OPTIONS.filter(([k]) => m[k] !== null && m[k] !== undefined);
+  if (rows.length) {
+    const svg = svgEl('svg', { class: 'bars', viewBox: `0 0 600 ${rows.length * 24 + 4}`, role: 'img', 'aria-label': 'monthly cost what-if' }, el);
+    svg.setAttribute('data-testid', 'economics-monthly');
+    const max = Math.max(1e-9, ...rows.map(([k]) => m[k]));
+    rows.forEach(([k, label], i) => {
+      const y = 4 + i * 24;
+      const t = svgEl('text', { x: 0, y: y + 13, fill: '#8a96a3', 'font-size': 12 }, svg);
+      t.textContent = label;
+      const r = svgEl('rect', { x: 170, y, width: (m[k] / max) * 330, height: 16, fill: k === 'hybrid_usd' ? '#3fb68b' : '#5b8def' }, svg);
+      r.setAttribute('data-testid', 'econ-' + k);
+      r.setAttribute('data-value', String(m[k]));
+      const v = svgEl('text', { x: 175 + (m[k] / max) * 330, y: y + 13, fill: '#e6e6e6', 'font-size': 12 }, svg);
+      v.textContent = fmtUsd(m[k]) + '/mo';
+    });
+  }
+  for (const r of e.rules || h.rules || []) {
     const div = document.createElement('div');
     div.className = 'econ-rule';
     div.dataset.testid = 'economics-rule';

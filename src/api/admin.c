@@ -3,14 +3,23 @@
  * files come from web/, embedded by scripts/embed.sh into build/gen/web_assets.c. */
 #include "api/admin.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/backend.h"
+#include "core/alloc.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "http/server.h"
 #include "metrics/accesslog.h"
 #include "metrics/metrics.h"
+#include "report/report.h"
+#include "route/health.h"
+#include "route/route.h"
+#include "store/store.h"
 
 struct web_asset {
     const char *path;          /* "/index.html" */
@@ -197,6 +206,8 @@ serve_ui(struct admin *a, const char *path, struct admin_reply *rep)
     reply_error(rep, 404, HG_ERR_NOT_FOUND, "not_found", "no such dashboard file");
 }
 
+static void econ_copy(struct admin_econ *e, struct buf *out);
+
 void
 admin_handle(struct admin *a, const char *method, const char *path, const char *authorization,
              const char *x_admin_key, int64_t now_us, struct admin_reply *rep)
@@ -248,7 +259,9 @@ admin_handle(struct admin *a, const char *method, const char *path, const char *
         return;
     }
     if (!strcmp(path, "/admin/economics")) {
-        if (a->headline == NULL) {
+        if (a->econ != NULL) {
+            econ_copy(a->econ, &rep->owned);
+        } else if (a->headline == NULL) {
             buf_appends(&rep->owned, "{\"available\":false,\"reason\":\"no usage store or "
                                      "economics report configured\",\"rules\":[]}");
         } else if (a->headline(a->headline_ctx, now_us, &rep->owned) < 0) {
@@ -271,14 +284,192 @@ admin_reply_cleanup(struct admin_reply *rep)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Economics headline and cost baseline, off the loops                                          */
+
+/* The refresher thread's state. Lifecycle: admin_attach_store() starts it; it seeds the cost
+ * baseline once, then recomputes the headline every ADMIN_ECON_REFRESH_MS until econ_stop()
+ * (from admin_close) sets stop and joins it. `json` is swapped under `lock`. */
+struct admin_econ {
+    struct admin *a;        /* owner */
+    struct store *store;    /* read through store_scan (its own read connection) */
+    pthread_t th;           /* the refresher */
+    pthread_mutex_t lock;   /* protects everything below */
+    pthread_cond_t wake;    /* signalled by econ_stop */
+    bool stop;              /* asked to exit */
+    char *json;             /* last body for /admin/economics, or NULL before the first run */
+    size_t len;             /* its length */
+};
+
+static void
+econ_copy(struct admin_econ *e, struct buf *out)
+{
+    pthread_mutex_lock(&e->lock);
+    if (e->json)
+        buf_append(out, e->json, e->len);
+    else
+        buf_appends(out, "{\"available\":false,\"reason\":\"the economics report is being computed\"}");
+    pthread_mutex_unlock(&e->lock);
+}
+
+struct cost_sum {
+    int64_t day_from_us; /* start of today (UTC) */
+    int64_t today;       /* micro-USD since day_from_us */
+    int64_t month;       /* micro-USD since the scan's from */
+};
+
+static int
+sum_cost(void *ctx, const struct req_record *r)
+{
+    struct cost_sum *c = ctx;
+    c->month += r->cost_micro_usd;
+    if (r->ts_us >= c->day_from_us)
+        c->today += r->cost_micro_usd;
+    return 0;
+}
+
+/* Seeds the dashboard's cost today/this month from rows written before this process started, so
+ * a restart does not zero them. Rows of this run are counted by the shards, hence to = start. */
+static void
+seed_cost(struct admin_econ *e, int64_t start_us)
+{
+    time_t now = (time_t)(start_us / 1000000);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    int64_t day_from = (int64_t)timegm(&tm) * 1000000;
+    tm.tm_mday = 1;
+    int64_t month_from = (int64_t)timegm(&tm) * 1000000;
+    struct cost_sum c = {day_from, 0, 0};
+    struct hg_err err = {0};
+    if (store_scan(e->store, month_from, start_us, sum_cost, &c, &err) < 0) {
+        log_warn("admin", "cost baseline: %s, ignored", err.msg);
+        return;
+    }
+    metrics_set_cost_baseline(e->a->metrics, c.today, c.month, start_us);
+}
+
+static void *
+econ_main(void *arg)
+{
+    struct admin_econ *e = arg;
+    seed_cost(e, clock_wall_us());
+    pthread_mutex_lock(&e->lock);
+    while (!e->stop) {
+        pthread_mutex_unlock(&e->lock);
+        int64_t now = clock_wall_us();
+        struct buf b;
+        struct hg_err err = {0};
+        buf_init(&b, 1 << 20);
+        buf_printf(&b, "{\"available\":true,\"computed_ms\":%lld,\"window_days\":%d,\"headline\":",
+                   (long long)(now / 1000), ADMIN_ECON_WINDOW_DAYS);
+        int rc = report_headline_json(e->a->cfg, e->store,
+                                      now - (int64_t)ADMIN_ECON_WINDOW_DAYS * 86400 * 1000000, now,
+                                      &b, &err);
+        if (rc < 0 || buf_appendc(&b, '}') < 0) {
+            buf_reset(&b);
+            buf_appends(&b, "{\"available\":false,\"reason\":");
+            buf_append_json_str(&b, err.msg, strlen(err.msg));
+            buf_appendc(&b, '}');
+        }
+        pthread_mutex_lock(&e->lock);
+        free(e->json);
+        e->len = b.len;
+        e->json = buf_steal(&b);
+        if (e->stop)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += ADMIN_ECON_REFRESH_MS / 1000;
+        pthread_cond_timedwait(&e->wake, &e->lock, &ts);
+    }
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+static void
+store_stats_adapter(void *ctx, uint64_t *written, uint64_t *dropped)
+{
+    uint64_t failed = 0;
+    store_stats(ctx, written, dropped, &failed);
+    *dropped += failed;
+}
+
+void
+admin_attach_store(struct admin *a, struct store *s)
+{
+    if (s == NULL || a->metrics == NULL)
+        return;
+    metrics_set_store_stats(a->metrics, store_stats_adapter, s);
+    struct admin_econ *e = xcalloc(1, sizeof(*e));
+    e->a = a;
+    e->store = s;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    if (pthread_create(&e->th, NULL, econ_main, e) != 0) {
+        log_warn("admin", "pthread_create(economics) failed, ignored: no economics headline");
+        pthread_mutex_destroy(&e->lock);
+        pthread_cond_destroy(&e->wake);
+        free(e);
+        return;
+    }
+    a->econ = e;
+}
+
+static void
+econ_stop(struct admin *a)
+{
+    struct admin_econ *e = a->econ;
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&e->lock);
+    e->stop = true;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    pthread_join(e->th, NULL);
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->wake);
+    free(e->json);
+    free(e);
+    a->econ = NULL;
+    metrics_set_store_stats(a->metrics, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Gateway glue                                                                                */
 
 /* Scrape-time pull: backend health and in-flight counts live in the backend room's shared
  * atomics; copying them here keeps one source of truth. */
+static enum metrics_circuit
+circuit_of(enum route_circuit c)
+{
+    switch (c) {
+    case ROUTE_CIRCUIT_OPEN:
+        return METRICS_CIRCUIT_OPEN;
+    case ROUTE_CIRCUIT_HALF_OPEN:
+        return METRICS_CIRCUIT_HALF_OPEN;
+    default:
+        return METRICS_CIRCUIT_CLOSED;
+    }
+}
+
+/* Scrape-time pull: backend state lives in route/health (circuit, queue, in-flight, active-check
+ * result) and, without it, in the backend set's mirrors; copying it here at scrape time keeps one
+ * source of truth and costs the request path nothing. */
 static void
 pull_backends(void *ctx, struct metrics_registry *reg)
 {
     const struct admin *a = ctx;
+    if (a->health) {
+        struct route_view *v = xmalloc(sizeof(*v));
+        health_snapshot(a->health, a->routes, clock_mono_us(), v);
+        for (size_t i = 0; i < a->cfg->nbackends && i < ROUTE_MAX_BACKENDS; i++) {
+            metrics_set_backend_up(reg, (int)i, !v->b[i].down);
+            metrics_set_backend_load(reg, (int)i, v->b[i].inflight, v->b[i].queued);
+            metrics_set_circuit_state(reg, (int)i, circuit_of(v->b[i].circuit));
+        }
+        free(v);
+        return;
+    }
     const struct backend_set *bs = a->backends;
     for (size_t i = 0; bs && i < bs->n; i++) {
         const struct backend_rt *b = &bs->b[i];
@@ -286,6 +477,13 @@ pull_backends(void *ctx, struct metrics_registry *reg)
         metrics_set_backend_up(reg, (int)i, h != BACKEND_HEALTH_DOWN);
         metrics_set_backend_load(reg, (int)i, atomic_load(&b->inflight), 0);
     }
+}
+
+void
+admin_attach_health(struct admin *a, struct health *h, const struct route_config *rc)
+{
+    a->health = h;
+    a->routes = rc;
 }
 
 int
@@ -311,7 +509,8 @@ admin_open(struct admin *a, const struct config *cfg, const struct backend_set *
 void
 admin_worker_init(struct admin *a, struct admin_worker *aw)
 {
-    aw->shard = metrics_shard_new(a->metrics);
+    /* metrics.enabled: false turns off the counting too, not only the endpoint (bench baseline) */
+    aw->shard = a->conf.metrics_enabled ? metrics_shard_new(a->metrics) : NULL;
     aw->alog = accesslog_queue_new(a->alog);
 }
 
@@ -339,6 +538,7 @@ admin_serve(struct admin *a, struct http_req *req)
 void
 admin_close(struct admin *a)
 {
+    econ_stop(a);
     if (!a->owned)
         return;
     /* The registry's pull hook reads the access log's counters: unhook before closing it. */

@@ -31,6 +31,10 @@ struct accesslog_queue;
 struct backend_set;
 struct http_req;
 struct req_record;
+struct store;
+struct admin_econ;
+struct health;
+struct route_config;
 
 /* Appends the economics headline JSON (what-if and recommendation per rule) to out; returns 0 or
  * -1. Meant for report_headline_json() from src/report/ (store branch) through a small adapter.
@@ -39,7 +43,7 @@ typedef int admin_headline_cb(void *ctx, int64_t now_us, struct buf *out);
 
 /* Options from the config's `metrics:` and `dashboard:` sections. */
 struct admin_conf {
-    bool metrics_enabled;   /* metrics.enabled, default true: serve /metrics */
+    bool metrics_enabled;   /* metrics.enabled, default true: count and serve /metrics */
     bool metrics_need_key;  /* metrics.require_admin_key, default false */
     bool dashboard_enabled; /* dashboard.enabled, default true: serve /ui */
 };
@@ -57,6 +61,9 @@ struct admin {
     bool owned;                       /* admin_open() created metrics and alog */
     admin_headline_cb *headline;      /* economics hook, or NULL (answers {"available":false}) */
     void *headline_ctx;               /* its argument */
+    struct admin_econ *econ;          /* background economics refresher, or NULL */
+    struct health *health;            /* circuit, queue and in-flight per backend, or NULL */
+    const struct route_config *routes; /* for health_snapshot() */
 };
 
 /* What a worker thread holds: its metrics shard and access-log queue (both owned by the admin). */
@@ -78,6 +85,20 @@ struct admin_worker {
  *   6. admin_close(&gw->admin) after the workers joined: writes the queued log lines, frees. */
 int admin_open(struct admin *a, const struct config *cfg, const struct backend_set *backends,
                const char *const *rules, size_t nrules, struct hg_err *err);
+/* Optional, after admin_open() and before the workers start, when a usage store is open:
+ *   - exports the store's written/dropped rows on /metrics;
+ *   - starts a background thread (report_headline_json reads the whole window, so never on a
+ *     loop) that seeds today's and this month's cost from the rows written before this start, and
+ *     recomputes the economics headline over the last ADMIN_ECON_WINDOW_DAYS every
+ *     ADMIN_ECON_REFRESH_MS; /admin/economics serves the cached copy.
+ * s must outlive admin_close(). */
+#define ADMIN_ECON_WINDOW_DAYS 30
+#define ADMIN_ECON_REFRESH_MS 60000
+void admin_attach_store(struct admin *a, struct store *s);
+/* Optional, after admin_open(): scrapes read circuit state, queued and in-flight per backend from
+ * health_snapshot() (else in-flight and up/down come from the backend set). Both must outlive
+ * admin_close(). */
+void admin_attach_health(struct admin *a, struct health *h, const struct route_config *rc);
 void admin_worker_init(struct admin *a, struct admin_worker *aw);
 void admin_request_done(struct admin_worker *aw, const struct req_record *rec);
 void admin_serve(struct admin *a, struct http_req *req);

@@ -26,7 +26,6 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "meter/meter.h"
-#include "report/report.h"
 #include "route/health.h"
 #include "route/route.h"
 #include "scan/scan.h"
@@ -278,11 +277,8 @@ gateway_run(const struct config *cfg)
         fprintf(stderr, "hybridgate: %s\n", err.msg);
         goto out;
     }
-    if (strcmp(store_kind_name(gw.store), "off") != 0) {
-        /* the dashboard's economics panel: the last 30 days, recomputed at most once a minute */
-        gw.headline = report_headline_new(cfg, gw.store, 30LL * 24 * 3600 * 1000000, 60000000);
-        admin_set_headline(&gw.admin, report_headline_cb, gw.headline);
-    }
+    admin_attach_store(&gw.admin, gw.store);
+    admin_attach_health(&gw.admin, gw.health, gw.routes);
     gw.nworkers = cfg->workers;
     gw.workers = xcalloc((size_t)gw.nworkers, sizeof(*gw.workers));
     for (int i = 0; i < gw.nworkers; i++) {
@@ -324,10 +320,9 @@ out:
     for (int i = 0; gw.workers && i < gw.nworkers; i++)
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
-    report_headline_free(gw.headline);
+    admin_close(&gw.admin); /* before the store: its economics thread reads the store */
     store_close(gw.store); /* after the workers: writes every row they queued */
     meter_free(gw.meter);
-    admin_close(&gw.admin);
     free(rule_names);
     health_free(gw.health);
     route_config_free(gw.routes);

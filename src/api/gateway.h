@@ -18,7 +18,6 @@ struct event_base;
 struct http_server;
 struct http_client;
 struct meter;
-struct report_headline;
 struct store;
 struct scanner;
 struct scan_scratch;
@@ -37,7 +36,6 @@ struct gateway {
     struct health *health;     /* live backend state for routing; owned */
     struct meter *meter;       /* prices (`prices:`), immutable while running; owned */
     struct store *store;       /* usage store (`store:`), written off the loop; owned */
-    struct report_headline *headline; /* cached economics headline for /admin/economics, or NULL */
     struct admin admin;        /* metrics registry, access log, /metrics /admin /ui */
 };
 

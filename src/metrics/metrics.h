@@ -72,7 +72,7 @@ struct metrics_shard *metrics_shard_new(struct metrics_registry *reg);
 void metrics_record(struct metrics_shard *sh, const struct req_record *rec);
 
 /* Event hooks, owner thread only. `backend` is an index into cfg->backends; -1 or out of range
- * counts under backend="none". */
+ * counts under backend="none". sh == NULL (metrics disabled) is a no-op. */
 void metrics_retry(struct metrics_shard *sh, int backend);
 void metrics_failover(struct metrics_shard *sh, int from_backend);
 void metrics_invariant_rejected(struct metrics_shard *sh);

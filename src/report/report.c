@@ -9,7 +9,6 @@
 #include "report/report.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 
 #include "core/alloc.h"
 #include "core/cfgtree.h"
-#include "core/clock.h"
-#include "core/log.h"
 #include "report/report_int.h"
 
 #define US_PER_HOUR 3600000000LL
@@ -642,69 +639,6 @@ report_headline_json(const struct config *cfg, struct store *s, int64_t from_us,
     }
     int rc = buf_appends(out, "]}");
     report_cleanup(&r);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- cached headline */
-
-struct report_headline {
-    const struct config *cfg; /* borrowed; outlives this */
-    struct store *store;      /* borrowed; outlives this */
-    int64_t window_us;        /* the headline covers [now - window, now) */
-    int64_t max_age_us;       /* recompute when the cached JSON is older than this */
-    pthread_mutex_t mu;       /* guards the cache; callers queue behind a recomputation */
-    int64_t at_us;            /* monotonic time of the cached JSON, 0 = none */
-    struct buf json;          /* the cached JSON */
-};
-
-struct report_headline *
-report_headline_new(const struct config *cfg, struct store *s, int64_t window_us,
-                    int64_t max_age_us)
-{
-    struct report_headline *h = xcalloc(1, sizeof(*h));
-    h->cfg = cfg;
-    h->store = s;
-    h->window_us = window_us;
-    h->max_age_us = max_age_us;
-    pthread_mutex_init(&h->mu, NULL);
-    buf_init(&h->json, (size_t)64 << 20);
-    return h;
-}
-
-void
-report_headline_free(struct report_headline *h)
-{
-    if (h == NULL)
-        return;
-    pthread_mutex_destroy(&h->mu);
-    buf_cleanup(&h->json);
-    free(h);
-}
-
-int
-report_headline_cb(void *ctx, int64_t now_us, struct buf *out)
-{
-    struct report_headline *h = ctx;
-    int rc = 0;
-    (void)now_us; /* the caller's clock may be monotonic; the window needs wall time */
-    pthread_mutex_lock(&h->mu);
-    int64_t mono = clock_mono_us();
-    if (h->at_us == 0 || mono - h->at_us > h->max_age_us) {
-        struct hg_err err = {0};
-        int64_t to = clock_wall_us();
-        buf_reset(&h->json);
-        if (report_headline_json(h->cfg, h->store, to - h->window_us, to, &h->json, &err) < 0) {
-            log_warn("report", "economics headline: %s", err.msg);
-            buf_reset(&h->json);
-            h->at_us = 0;
-            rc = -1;
-        } else {
-            h->at_us = mono;
-        }
-    }
-    if (rc == 0)
-        rc = buf_append(out, h->json.p, h->json.len);
-    pthread_mutex_unlock(&h->mu);
     return rc;
 }
 

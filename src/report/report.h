@@ -27,21 +27,10 @@ int report_cli_main(int argc, char **argv);
  *    "recommendation": "hosted_open", "reason": "...",
  *    "rules": [{"rule", "what_if": "frontier USD … a month", "choice", "recommendation"}]}
  * (USD figures are numbers with cents; a missing option is null). Reads the whole window through
- * store_scan, so it blocks for as long as that takes. Returns 0, or -1 with err->msg. */
+ * store_scan, so it blocks for as long as that takes: api/admin.c calls it from its own
+ * background thread and serves the cached copy. Returns 0, or -1 with err->msg. */
 int report_headline_json(const struct config *cfg, struct store *s, int64_t from_us, int64_t to_us,
                          struct buf *out, struct hg_err *err);
-
-/* A cached headline for the dashboard: report_headline_cb recomputes report_headline_json over
- * the last window_us of wall time at most once per max_age_us and otherwise appends the cached
- * JSON, so only one dashboard poll a period pays for the scan (the others wait on a mutex while
- * it runs). cfg and s are borrowed and must outlive the object. */
-struct report_headline;
-struct report_headline *report_headline_new(const struct config *cfg, struct store *s,
-                                            int64_t window_us, int64_t max_age_us);
-void report_headline_free(struct report_headline *h);
-/* Matches api/admin.h's admin_headline_cb: ctx is the struct report_headline. 0 or -1 (logged).
- * Thread-safe; blocks while a recomputation runs. */
-int report_headline_cb(void *ctx, int64_t now_us, struct buf *out);
 
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS][Z]" as UTC into microseconds since the epoch.
  * 0 or -1. */

@@ -19,7 +19,7 @@ TAGS = []
 
 ADMIN_KEY = "adm-e2e-5b1f0c9e"
 HOSTED_KEY = "sk-hosted-canary-0e7d2a"
-PROMPT_CANARY = "CANARY-PROMPT-4111111111111111"
+PROMPT_CANARY = "CANARY 4111-1111-1111-1111 zq7"  # a card number: the scanner must flag it
 ENV = {"HG_E2E_ADMIN": ADMIN_KEY, "HG_E2E_HOSTED": HOSTED_KEY}
 AUTH = {"Authorization": "Bearer " + ADMIN_KEY}
 
@@ -92,31 +92,48 @@ def metric_values_match_known_traffic():
         lo.push({"mode": "status", "status": 500})
         r = gw.chat(chat_body("both", "failover"))
         assert r.status == 200 and r.header("x-hybridgate-backend") in ("cloud", "local"), r
+        # sensitive traffic: a card number stays on the self-hosted backend; to a model only the
+        # hosted backend serves it is refused by the privacy invariant (503)
+        for i in range(3):
+            r2 = gw.chat(chat_body("m", "charge card 4111 1111 1111 1111 please, call %s" % "abc"[i]))
+            assert r2.status == 200 and r2.header("x-hybridgate-backend") == "local", r2
+        for i in range(2):
+            r3 = gw.chat(chat_body("h", "charge card 4111 1111 1111 1111 please, call %s" % "ab"[i]))
+            assert r3.status == 503, r3
 
         t = scrape(gw)
         s = parse_metrics(t)
         L = {"backend": "local", "kind": "self_hosted"}
         C = {"backend": "cloud", "kind": "hosted"}
         served_by_cloud = 1 if r.header("x-hybridgate-backend") == "cloud" else 0
-        assert val(s, "hybridgate_requests_total", rule="none", status_class="2xx", **L) == 10 + (1 - served_by_cloud), t
-        assert val(s, "hybridgate_requests_total", rule="none", status_class="2xx", **C) == 4 + served_by_cloud, t
-        assert val(s, "hybridgate_requests_total", rule="none", status_class="4xx", **C) == 1, t
-        assert val(s, "hybridgate_requests_total", backend="none", kind="none", rule="none", status_class="4xx") == 2, t
-        assert total(s, "hybridgate_requests_total") == 18
-        assert val(s, "hybridgate_input_tokens_total", **L) == 11 * (10 + 1 - served_by_cloud), t
-        assert val(s, "hybridgate_output_tokens_total", **L) == 7 * (10 + 1 - served_by_cloud), t
+        # without a routing: section the route engine's built-in rules decide: "default" for
+        # public traffic, "sensitive-local" for requests with sensitive data
+        assert val(s, "hybridgate_requests_total", rule="default", status_class="2xx", **L) == 10 + (1 - served_by_cloud), t
+        assert val(s, "hybridgate_requests_total", rule="sensitive-local", status_class="2xx", **L) == 3, t
+        assert val(s, "hybridgate_requests_total", rule="default", status_class="2xx", **C) == 4 + served_by_cloud, t
+        assert val(s, "hybridgate_requests_total", rule="default", status_class="4xx", **C) == 1, t
+        assert total(s, "hybridgate_requests_total", backend="none", status_class="4xx") == 2, t
+        assert total(s, "hybridgate_requests_total", status_class="5xx") == 2, t
+        assert total(s, "hybridgate_requests_total") == 23
+        assert val(s, "hybridgate_sensitive_kept_local_total") == 3, t
+        assert val(s, "hybridgate_sensitive_requests_total", **L) == 3, t
+        assert total(s, "hybridgate_class_requests_total", backend="local", **{"class": "financial"}) == 3, t
+        assert val(s, "hybridgate_invariant_rejections_total") == 2, t
+        assert val(s, "hybridgate_input_tokens_total", **L) == 11 * (10 + 3 + 1 - served_by_cloud), t
+        assert val(s, "hybridgate_output_tokens_total", **L) == 7 * (10 + 3 + 1 - served_by_cloud), t
         assert val(s, "hybridgate_input_tokens_total", **C) == 5 * (4 + served_by_cloud), t
-        assert val(s, "hybridgate_request_duration_seconds_count", **L) == 10 + 1 - served_by_cloud
-        assert val(s, "hybridgate_request_duration_seconds_bucket", le="+Inf", **L) == 10 + 1 - served_by_cloud
+        assert val(s, "hybridgate_request_duration_seconds_count", **L) == 13 + 1 - served_by_cloud
+        assert val(s, "hybridgate_request_duration_seconds_bucket", le="+Inf", **L) == 13 + 1 - served_by_cloud
         dsum = val(s, "hybridgate_request_duration_seconds_sum", **L)
         assert 0 < dsum < 5, dsum
-        assert val(s, "hybridgate_time_to_first_token_seconds_count", **L) == 10 + 1 - served_by_cloud, t
+        assert val(s, "hybridgate_time_to_first_token_seconds_count", **L) == 13 + 1 - served_by_cloud, t
+        assert val(s, "hybridgate_scan_duration_seconds_count") >= 20, t
         assert val(s, "hybridgate_time_to_first_token_seconds_sum", **L) <= dsum
         # local is listed first and idle, so it takes "both" first, answers 500, and cloud serves it
         assert served_by_cloud == 1, r.headers
         assert val(s, "hybridgate_failovers_total", **L) == 1, t
         assert val(s, "hybridgate_failovers_total", **C) == 0, t
-        assert val(s, "hybridgate_requests_total", rule="none", status_class="5xx", **L) is None, t
+        assert total(s, "hybridgate_requests_total", backend="local", status_class="5xx") == 0, t
         assert val(s, "hybridgate_backend_up", **L) == 1
         assert val(s, "hybridgate_in_flight_requests", **L) == 0
         assert val(s, "hybridgate_build_info", version=re.search(r'version="([^"]+)"', t).group(1)) == 1
@@ -124,13 +141,15 @@ def metric_values_match_known_traffic():
 
         # the dashboard JSON shows the same numbers
         j = gw.request("GET", "/admin/stats", headers=AUTH).json()
-        assert j["requests_total"] == 18, j
-        assert j["self_hosted_total"] == 11 - served_by_cloud and j["hosted_total"] == 5 + served_by_cloud, j
-        assert j["no_backend_total"] == 2, j
+        assert j["requests_total"] == 23, j
+        assert j["self_hosted_total"] == 14 - served_by_cloud and j["hosted_total"] == 5 + served_by_cloud, j
+        assert j["no_backend_total"] == 4, j  # 2 unknown models + 2 refused by the invariant
+        assert j["sensitive_kept_local_total"] == 3 and j["invariant_rejections_total"] == 2, j
+        assert j["sensitive_total"] == 5, j
         b = {x["name"]: x for x in j["backends"]}
-        assert b["local"]["requests"] == 11 - served_by_cloud and b["cloud"]["requests"] == 5 + served_by_cloud, b
+        assert b["local"]["requests"] == 14 - served_by_cloud and b["cloud"]["requests"] == 5 + served_by_cloud, b
         avg = b["local"]["latency_avg_ms"]
-        assert abs(avg - 1000 * dsum / (11 - served_by_cloud)) < 0.01, (avg, dsum)
+        assert abs(avg - 1000 * dsum / (14 - served_by_cloud)) < 0.01, (avg, dsum)
 
 
 @test
@@ -201,9 +220,12 @@ def access_log_lines_canary_and_sighup_reopen():
         with gw:
             log = os.path.join(gw.tmp, "access.log")
             for i in range(5):
-                r = gw.chat(chat_body("m", "%s %d" % (PROMPT_CANARY, i)), headers={"Authorization": "Bearer " + HOSTED_KEY})
+                r = gw.chat(chat_body("m", "%s req %s" % (PROMPT_CANARY, "abcde"[i])), headers={"Authorization": "Bearer " + HOSTED_KEY})
                 assert r.status == 200, r
+            # the canary is a card number: to the hosted-only model it is refused (invariant)
             s = gw.stream(chat_body("h", PROMPT_CANARY, stream=True))
+            assert s.status == 503, s
+            s = gw.stream(chat_body("h", "public question", stream=True))
             assert s.status == 200, s
             assert gw.chat(chat_body("gone", PROMPT_CANARY)).status == 404
 
@@ -213,12 +235,16 @@ def access_log_lines_canary_and_sighup_reopen():
                         return [l for l in f.read().splitlines() if l]
                 except OSError:
                     return []
-            assert wait_until(lambda: len(lines(log)) == 7, 5), lines(log)
+            assert wait_until(lambda: len(lines(log)) == 8, 5), lines(log)
             recs = [json.loads(l) for l in lines(log)]
             ids = set(r["request_id"] for r in recs)
-            assert len(ids) == 7
+            assert len(ids) == 8
             assert [r["backend"] for r in recs].count("local") == 5
-            assert sorted(r["status"] for r in recs) == [200] * 6 + [404]
+            assert sorted(r["status"] for r in recs) == [200] * 6 + [404, 503]
+            loc = [r for r in recs if r["backend"] == "local"]
+            assert all(r["sensitive"] and "financial" in r["classes"] for r in loc), loc
+            rej = [r for r in recs if r["status"] == 503][0]
+            assert rej["sensitive"] and rej["backend"] == "", rej
             h = [r for r in recs if r["backend"] == "cloud"][0]
             assert h["backend_kind"] == "hosted" and h["stream"] is True and h["total_us"] > 0, h
             for r in recs:
@@ -236,10 +262,54 @@ def access_log_lines_canary_and_sighup_reopen():
             time.sleep(0.2)
             assert gw.chat(chat_body("m", "after rotation")).status == 200
             assert wait_until(lambda: len(lines(log)) == 1, 5), (lines(log), lines(log + ".1")[-1:])
-            assert len(lines(log + ".1")) == 7
-            assert "access_log_lines_total 8" in scrape(gw)
+            assert len(lines(log + ".1")) == 8
+            assert "access_log_lines_total 9" in scrape(gw)
         out = gw.stdout_text() + gw.stderr_text()
         assert PROMPT_CANARY not in out
+
+
+@test
+def cost_today_survives_restart_and_economics_headline():
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="hg-e2e-econ-")
+    db = os.path.join(tmp, "usage.db")
+    try:
+        with FakeUpstream("local", models=["m", "both"]) as lo, FakeUpstream("cloud", models=["h", "both"]) as hi:
+            hi.set_default({"mode": "ok", "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}})
+            cfg = config(lo, hi, store={"path": db, "flush_interval": "20ms"},
+                         prices={"models": {"h": {"input": 2.00, "output": 8.00}}},
+                         economics={"frontier": {"model": "h"}})
+            with Gateway(cfg, env=ENV) as gw:
+                for i in range(4):
+                    assert gw.chat(chat_body("h", "x%d" % i)).status == 200
+                first = parse_metrics(scrape(gw))
+                cost = val(first, "hybridgate_cost_usd_total", backend="cloud", kind="hosted")
+                assert abs(cost - 4 * (1000 * 2.0 + 500 * 8.0) / 1e6) < 1e-9, cost
+                j = gw.request("GET", "/admin/stats", headers=AUTH).json()
+                assert abs(j["cost_today_usd"] - cost) < 1e-9, j
+            # a new process on the same store: counters restart, cost today and this month do not
+            with Gateway(cfg, env=ENV) as gw:
+                def seeded():
+                    j = gw.request("GET", "/admin/stats", headers=AUTH).json()
+                    return abs(j["cost_today_usd"] - cost) < 1e-9 and j
+                j = wait_until(seeded, 5)
+                assert j, gw.request("GET", "/admin/stats", headers=AUTH).json()
+                assert j["requests_total"] == 0 and abs(j["cost_month_usd"] - cost) < 1e-9, j
+                assert j["cost_month_projection_usd"] >= j["cost_month_usd"], j
+                assert gw.chat(chat_body("h", "one more")).status == 200
+                j = gw.request("GET", "/admin/stats", headers=AUTH).json()
+                assert abs(j["cost_today_usd"] - 5 * cost / 4) < 1e-9, j
+
+                def econ():
+                    e = gw.request("GET", "/admin/economics", headers=AUTH).json()
+                    return e.get("available") and e
+                e = wait_until(econ, 5)
+                assert e and e["headline"]["requests"] >= 4, e
+                assert abs(e["headline"]["spend_usd"] - cost) < 0.01, e
+                assert e["headline"]["recommendation"], e
+                assert gw.request("GET", "/admin/economics").status == 401
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,10 @@ def dashboard_numbers_match_metrics_in_chromium():
                         "usage": {"prompt_tokens": 9, "completion_tokens": 30, "total_tokens": 39}})
         cfg = {"admin_key_env": "HG_E2E_ADMIN",
                "backends": [backend("gpu-local", lo, ["m"]),
-                            backend("cloud", hi, ["h"], kind="hosted", api_key_env="HG_E2E_HOSTED")]}
+                            backend("cloud", hi, ["h"], kind="hosted", api_key_env="HG_E2E_HOSTED")],
+               "prices": {"models": {"h": {"input": 3.00, "output": 15.00}},
+                          "pools": {"gpu-local": {"replica_monthly_usd": 2628, "replica_tokens_per_second": 1000,
+                                                  "replicas": 1, "target_utilization": 1.0}}}}
         with Gateway(cfg, env={"HG_E2E_ADMIN": ADMIN_KEY, "HG_E2E_HOSTED": HOSTED_KEY}, workers=2) as gw:
             env = dict(os.environ, HG_URL=gw.url, HG_ADMIN_KEY=ADMIN_KEY, HG_NODE_MODULES=modules, HG_SHOT=shot,
                        HG_LOCAL_MODEL="m", HG_HOSTED_MODEL="h", HG_CANARY=HOSTED_KEY)

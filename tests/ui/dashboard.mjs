@@ -115,13 +115,19 @@ try {
   for (let i = 0; i < 14; i++) plan.push(chat(LOCAL, 'local ' + i, i % 3 === 0));
   for (let i = 0; i < 6; i++) plan.push(chat(HOSTED, 'hosted ' + i, i % 2 === 0));
   for (let i = 0; i < 2; i++) plan.push(chat('no-such-model', 'x'));
+  // sensitive: a card number stays on the self-hosted backend, and is refused (503) for a model
+  // only a hosted backend serves
+  for (const c of ['a', 'b', 'c']) plan.push(chat(LOCAL, `refund card 4111 1111 1111 1111 ref ${c}`));
+  plan.push(chat(HOSTED, 'refund card 4111 1111 1111 1111 ref d'));
   const statuses = await Promise.all(plan);
-  check('traffic answered', statuses.filter((s) => s === 200).length === 20 && statuses.filter((s) => s === 404).length === 2, statuses);
+  const count = (st) => statuses.filter((s) => s === st).length;
+  check('traffic answered', count(200) === 23 && count(404) === 2 && count(503) === 1, statuses);
 
   const num = async (id) => Number(await tid(id).getAttribute('data-value'));
-  const seen = await waitFor(async () => (await num('requests-total')) === 22, 8000);
+  const seen = await waitFor(async () => (await num('requests-total')) === 26, 8000);
   check('page shows the requests', seen, await num('requests-total'));
-  check('requests/s is positive', (await num('rps')) > 0, await num('rps'));
+  // the rate covers the last complete seconds, so it shows the burst from the next second on
+  check('requests/s is positive', await waitFor(async () => (await num('rps')) > 0, 4000), await num('rps'));
   await sleep(1200); // one more refresh so every panel is from the same, final state
 
   const pageState = await page.evaluate(() => {
@@ -155,9 +161,14 @@ try {
   check('split share matches', Math.abs(pageState.share - pageState.self / (pageState.self + pageState.hosted)) < 1e-4, pageState.share);
   check('errors match /metrics', pageState.errors === sum(ms, R, { status_class: '5xx' }), pageState.errors);
   check('sensitive kept local matches /metrics', pageState.sensLocal === sum(ms, 'hybridgate_sensitive_kept_local_total'), pageState.sensLocal);
+  check('sensitive kept local is the 3 card requests', pageState.sensLocal === 3, pageState.sensLocal);
+  check('invariant refusal shown', pageState.inv === 1, pageState.inv);
   check('sensitive total matches /metrics', pageState.sens === sum(ms, 'hybridgate_sensitive_requests_total'), pageState.sens);
   check('invariant rejections match /metrics', pageState.inv === sum(ms, 'hybridgate_invariant_rejections_total'), pageState.inv);
   check('total cost matches /metrics', Math.abs(pageState.costTotal - sum(ms, 'hybridgate_cost_usd_total')) < 1e-6, pageState.costTotal);
+  check('cost is priced', pageState.costTotal > 0, pageState.costTotal);
+  const costToday = Number(await tid('cost-today').getAttribute('data-value'));
+  check('cost today matches /metrics (fresh store)', Math.abs(costToday - sum(ms, 'hybridgate_cost_usd_total')) < 1e-6, costToday);
   for (const [name, row] of Object.entries(pageState.rows)) {
     const b = { backend: name };
     check(`${name}: requests match`, row.requests === sum(ms, R, b), [row.requests, sum(ms, R, b)]);
@@ -169,6 +180,7 @@ try {
     check(`${name}: mean TTFT matches`, Math.abs(row.ttft - tavg) < 0.002, [row.ttft, tavg]);
     const tok = sum(ms, 'hybridgate_input_tokens_total', b) + sum(ms, 'hybridgate_output_tokens_total', b);
     check(`${name}: tokens match`, row.tokens === tok, [row.tokens, tok]);
+    check(`${name}: cost matches`, Math.abs(row.cost - sum(ms, 'hybridgate_cost_usd_total', b)) < 1e-6, [row.cost, sum(ms, 'hybridgate_cost_usd_total', b)]);
     check(`${name}: health matches backend_up`, row.health === sum(ms, 'hybridgate_backend_up', b), row.health);
   }
   check('both backends listed', Object.keys(pageState.rows).length === 2, Object.keys(pageState.rows));
