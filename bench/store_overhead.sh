@@ -64,7 +64,7 @@ LUA
 start_gw() { # $1 = base|full
     GP=$(port)
     if [ "$1" = base ]; then
-        extra="store: \"off\""
+        extra="store: off"
     else
         rm -f "$TMP"/usage.db*
         extra="store: {path: $TMP/usage.db}

@@ -412,8 +412,9 @@ parse_section(struct store *s, const struct cfg_node *section, struct hg_err *er
     s->flush_ms = DEFAULT_FLUSH_MS;
     if (section == NULL) {
         where = DEFAULT_PATH;
-    } else if (section->type == CFG_SCALAR && !section->quoted &&
+    } else if (section->type == CFG_SCALAR &&
                (!strcmp(section->value, "off") || !strcmp(section->value, "false"))) {
+        /* quoted or not: a SQLite file literally named "off" is spelled ./off */
         s->off = true;
         return 0;
     } else if (section->type == CFG_SCALAR) {
