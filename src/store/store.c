@@ -575,7 +575,7 @@ int
 store_scan(struct store *s, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,
            struct hg_err *err)
 {
-    if (s->off)
+    if (s == NULL || s->off)
         return hg_err_set(err, 0, HG_ERR_INVALID, NULL, "store: the usage store is off");
     if (s->url)
         return store_pg_scan(s->url, from_us, to_us, cb, ctx, err);
