@@ -29,29 +29,29 @@
  * release-stores head+1; the consumer acquire-loads head, formats the slots up to it, then
  * release-stores tail. Full when head - tail == N. */
 struct accesslog_queue {
-    struct accesslog *al;                     /* owner */
-    size_t head;                              /* next slot to fill; written by the producer */
-    size_t tail;                              /* next slot to drain; written by the writer */
-    uint64_t dropped;                         /* lines dropped on a full ring (producer) */
-    struct accesslog_queue *next;             /* al->queues list */
-    struct req_record ring[ACCESSLOG_RING];   /* the records */
+    struct accesslog *al;                   /* owner */
+    size_t head;                            /* next slot to fill; written by the producer */
+    size_t tail;                            /* next slot to drain; written by the writer */
+    uint64_t dropped;                       /* lines dropped on a full ring (producer) */
+    struct accesslog_queue *next;           /* al->queues list */
+    struct req_record ring[ACCESSLOG_RING]; /* the records */
 };
 
 struct accesslog {
-    char *path;                    /* file path, or NULL for stdout/stderr */
-    int fd;                        /* current output; owned only when path != NULL */
-    pthread_t thread;              /* the writer */
-    pthread_mutex_t lock;          /* protects queues, stop, flush_* */
-    pthread_cond_t wake;           /* signalled by flush and close */
-    pthread_cond_t flushed;        /* signalled by the writer after each pass */
-    bool stop;                     /* close requested */
-    uint64_t flush_seq;            /* flush requests made */
-    uint64_t flush_done;           /* flush requests fully drained */
+    char *path;                     /* file path, or NULL for stdout/stderr */
+    int fd;                         /* current output; owned only when path != NULL */
+    pthread_t thread;               /* the writer */
+    pthread_mutex_t lock;           /* protects queues, stop, flush_* */
+    pthread_cond_t wake;            /* signalled by flush and close */
+    pthread_cond_t flushed;         /* signalled by the writer after each pass */
+    bool stop;                      /* close requested */
+    uint64_t flush_seq;             /* flush requests made */
+    uint64_t flush_done;            /* flush requests fully drained */
     struct accesslog_queue *queues; /* every worker queue */
-    uint64_t lines;                /* lines written (atomic) */
-    uint64_t write_dropped;        /* lines lost to write errors (atomic) */
-    int seen_gen;                  /* reopen generation last applied */
-    bool write_failed;             /* a write error was logged (log once until it recovers) */
+    uint64_t lines;                 /* lines written (atomic) */
+    uint64_t write_dropped;         /* lines lost to write errors (atomic) */
+    int seen_gen;                   /* reopen generation last applied */
+    bool write_failed;              /* a write error was logged (log once until it recovers) */
 };
 
 static volatile sig_atomic_t reopen_gen;
@@ -130,8 +130,8 @@ accesslog_format(const struct req_record *rec, struct buf *out)
         cached_sec = sec;
     }
     int ms = (int)(rec->ts_us % 1000000 / 1000);
-    char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
-                    'Z', '"'};
+    char frac[6] = {
+        '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 'Z', '"'};
     LIT(out, "{\"time\":\"");
     buf_appends(out, cached_time);
     buf_append(out, frac, sizeof(frac));

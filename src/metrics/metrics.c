@@ -42,7 +42,6 @@ static const struct bucket_def {
     [BS_SCAN] = {buckets_scan, NELEM(buckets_scan)},
 };
 
-
 static const struct metric_def {
     enum shape shape;
     enum bucket_set buckets;
@@ -118,43 +117,43 @@ struct rate_slot {
 #define RATE_SLOTS 64 /* power of two > the 60-second series */
 
 struct metrics_shard {
-    struct metrics_registry *reg;    /* owner of this shard */
-    int64_t *cells;                  /* reg->ncells cells, layout in reg->off[] */
+    struct metrics_registry *reg;      /* owner of this shard */
+    int64_t *cells;                    /* reg->ncells cells, layout in reg->off[] */
     struct rate_slot ring[RATE_SLOTS]; /* live rate, indexed by sec % RATE_SLOTS */
-    int64_t day;                     /* UTC day (days since epoch) of cost_day, or -1 */
-    int64_t cost_day;                /* micro-USD finished on `day` */
-    int64_t month;                   /* year*12+month-1 of cost_month, or -1 */
-    int64_t cost_month;              /* micro-USD finished in `month` */
-    int last_backend;                /* last backend index matched by name (lookup cache) */
-    int last_rule;                   /* last rule index matched by name (lookup cache) */
-    struct metrics_shard *next;      /* registry's list */
+    int64_t day;                       /* UTC day (days since epoch) of cost_day, or -1 */
+    int64_t cost_day;                  /* micro-USD finished on `day` */
+    int64_t month;                     /* year*12+month-1 of cost_month, or -1 */
+    int64_t cost_month;                /* micro-USD finished in `month` */
+    int last_backend;                  /* last backend index matched by name (lookup cache) */
+    int last_rule;                     /* last rule index matched by name (lookup cache) */
+    struct metrics_shard *next;        /* registry's list */
 };
 
 struct metrics_registry {
-    size_t nbackends;          /* configured backends; slot nbackends is "none" */
-    char **backend_names;      /* copied names */
-    bool *backend_self_hosted; /* kind per backend */
-    char **backend_labels;     /* `backend="x",kind="y"` per slot (nbackends+1), escaped */
-    size_t nrules;             /* configured rules; slot nrules is "none", nrules+1 "other" */
-    char **rule_names;         /* copied names */
-    char **rule_labels;        /* `rule="x"` per slot (nrules+2), escaped */
-    size_t off[METRIC__COUNT]; /* first cell of each metric in a cell array */
-    size_t width[METRIC__COUNT]; /* cells per label slot (1, or buckets+3 for histograms) */
+    size_t nbackends;             /* configured backends; slot nbackends is "none" */
+    char **backend_names;         /* copied names */
+    bool *backend_self_hosted;    /* kind per backend */
+    char **backend_labels;        /* `backend="x",kind="y"` per slot (nbackends+1), escaped */
+    size_t nrules;                /* configured rules; slot nrules is "none", nrules+1 "other" */
+    char **rule_names;            /* copied names */
+    char **rule_labels;           /* `rule="x"` per slot (nrules+2), escaped */
+    size_t off[METRIC__COUNT];    /* first cell of each metric in a cell array */
+    size_t width[METRIC__COUNT];  /* cells per label slot (1, or buckets+3 for histograms) */
     size_t nslots[METRIC__COUNT]; /* label slots per metric */
-    size_t ncells;             /* total cells per array */
-    int64_t *global;           /* ncells cells for SRC_GLOBAL metrics (atomic access) */
-    pthread_mutex_t lock;      /* protects the shard list and the pull callbacks */
+    size_t ncells;                /* total cells per array */
+    int64_t *global;              /* ncells cells for SRC_GLOBAL metrics (atomic access) */
+    pthread_mutex_t lock;         /* protects the shard list and the pull callbacks */
     struct metrics_shard *shards; /* every shard, newest first */
-    metrics_pull_cb *pull_cb;  /* called on render, or NULL */
-    void *pull_ctx;            /* its argument */
+    metrics_pull_cb *pull_cb;     /* called on render, or NULL */
+    void *pull_ctx;               /* its argument */
     metrics_store_stats_cb *store_cb; /* pulled on render, or NULL */
-    void *store_ctx;           /* its argument */
-    struct accesslog *accesslog; /* counters pulled on render, or NULL */
-    int64_t base_day;          /* cost baseline: UTC day, or -1 */
-    int64_t base_cost_day;     /* micro-USD */
-    int64_t base_month;        /* year*12+month-1, or -1 */
-    int64_t base_cost_month;   /* micro-USD */
-    int64_t start_us;          /* wall clock at registry creation */
+    void *store_ctx;                  /* its argument */
+    struct accesslog *accesslog;      /* counters pulled on render, or NULL */
+    int64_t base_day;                 /* cost baseline: UTC day, or -1 */
+    int64_t base_cost_day;            /* micro-USD */
+    int64_t base_month;               /* year*12+month-1, or -1 */
+    int64_t base_cost_month;          /* micro-USD */
+    int64_t start_us;                 /* wall clock at registry creation */
 };
 
 static inline void
@@ -336,7 +335,8 @@ backend_slot(struct metrics_shard *sh, const char *name)
     const struct metrics_registry *reg = sh->reg;
     if (name[0] == '\0')
         return reg->nbackends;
-    if (sh->last_backend < (int)reg->nbackends && !strcmp(reg->backend_names[sh->last_backend], name))
+    if (sh->last_backend < (int)reg->nbackends &&
+        !strcmp(reg->backend_names[sh->last_backend], name))
         return (size_t)sh->last_backend;
     for (size_t i = 0; i < reg->nbackends; i++) {
         if (!strcmp(reg->backend_names[i], name)) {
@@ -920,8 +920,8 @@ metrics_stats_json(struct metrics_registry *reg, int64_t now_us, struct buf *dst
                     berr += v;
             }
         }
-        const int64_t *dur = &sum[reg->off[METRIC_REQUEST_DURATION] +
-                                  b * reg->width[METRIC_REQUEST_DURATION]];
+        const int64_t *dur =
+            &sum[reg->off[METRIC_REQUEST_DURATION] + b * reg->width[METRIC_REQUEST_DURATION]];
         const int64_t *tt = &sum[reg->off[METRIC_TTFT] + b * reg->width[METRIC_TTFT]];
         const struct bucket_def *bdd = &bucket_defs[BS_DURATION];
         const struct bucket_def *bdt = &bucket_defs[BS_TTFT];
@@ -985,8 +985,7 @@ metrics_doc_markdown(struct buf *dst)
     for (int id = 0; id < METRIC__COUNT; id++) {
         const struct metric_desc *md = &metric_descs[id];
         buf_printf(out, "| `%s` | %s | %s | %s |\n", md->name, metric_type_name(md->type),
-                   md->labels[0] ? md->labels : "—",
-                   md->help);
+                   md->labels[0] ? md->labels : "—", md->help);
     }
     buf_appends(out, "\nHistogram buckets (seconds):\n\n");
     static const struct {
