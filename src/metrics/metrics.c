@@ -1004,5 +1004,42 @@ metrics_doc_markdown(struct buf *dst)
         }
         buf_appends(out, ", +Inf\n");
     }
+    buf_appends(
+        out,
+        "\n## Configuration and endpoints\n\n"
+        "```yaml\n"
+        "admin_key_env: HYBRIDGATE_ADMIN_KEY  # /admin/... and the dashboard's data need this key\n"
+        "access_log: /var/log/hybridgate/access.log   # or stdout (default), or off\n"
+        "metrics:\n"
+        "  enabled: true             # false: no counting and no /metrics\n"
+        "  require_admin_key: false  # true: /metrics needs the admin key too (bearer token)\n"
+        "dashboard:\n"
+        "  enabled: true             # /ui\n"
+        "```\n\n"
+        "| endpoint | key | what |\n|---|---|---|\n"
+        "| `GET /metrics` | only with `require_admin_key` | this list, Prometheus text format "
+        "0.0.4 |\n"
+        "| `GET /admin/stats` | admin | live stats JSON for the dashboard |\n"
+        "| `GET /admin/economics` | admin | economics headline (what-if, recommendation), "
+        "refreshed every minute |\n"
+        "| `GET /ui` | — | the dashboard (static files; it asks for the admin key) |\n\n"
+        "The key goes in `Authorization: Bearer <key>` or `X-Admin-Key`; without it the admin "
+        "endpoints answer 401. A Prometheus scrape config for `require_admin_key: true`:\n\n"
+        "```yaml\n"
+        "scrape_configs:\n"
+        "  - job_name: hybridgate\n"
+        "    authorization: {type: Bearer, credentials_file: /etc/prometheus/hybridgate.key}\n"
+        "    static_configs: [{targets: ['gateway:8080']}]\n"
+        "```\n\n"
+        "## Access log\n\n"
+        "One JSON object per line per finished request, with the fields of the usage store's "
+        "record (`struct req_record`): `time` (ISO 8601 UTC), `ts_us`, `request_id`, `key_id`, "
+        "`team`, `endpoint`, `requested_model`, `model`, `rule`, `reason`, `backend`, "
+        "`backend_kind`, `classes` (names of the sensitive-data classes found), `sensitive`, "
+        "`stream`, `masked`, `status`, `attempts`, `input_tokens`, `output_tokens`, `ttft_us`, "
+        "`total_us`, `scan_us`, `cost_micro_usd`, `error`. It never holds a prompt, a completion, "
+        "a detected value or a key. Lines are written by a background thread in batches (at most "
+        "~10 ms late); SIGHUP reopens the file for rotation; lines that cannot be queued are "
+        "counted in `hybridgate_access_log_dropped_total`.\n");
     return finish(dst, &scratch);
 }
