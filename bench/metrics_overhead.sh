@@ -65,6 +65,7 @@ start_gw() { # $1 = base|full
   enabled: false
 access_log: \"off\""
     else
+        rm -f "$TMP/access.log"
         extra="access_log: $TMP/access.log"
     fi
     cat > "$TMP/gw-$1.yaml" <<YAML
