@@ -958,6 +958,32 @@ metrics_stats_json(struct metrics_registry *reg, int64_t now_us, struct buf *dst
         put_ms(out, "ttft_p95_ms", hist_quantile(tt, bdt, 0.95));
         buf_appendc(out, '}');
     }
+    /* Per routing rule (config order, then "none" and "other" when they saw traffic). */
+    buf_appends(out, "],\"rules\":[");
+    bool first = true;
+    for (size_t r = 0; r < nr; r++) {
+        int64_t rreq = 0, rself = 0, rhosted = 0, rerr = 0;
+        for (size_t b = 0; b <= nb; b++) {
+            for (size_t sc = 0; sc < NSTATUS; sc++) {
+                int64_t v = sum[reg->off[METRIC_REQUESTS] + (b * nr + r) * NSTATUS + sc];
+                rreq += v;
+                if (b < nb)
+                    *(reg->backend_self_hosted[b] ? &rself : &rhosted) += v;
+                if (sc == 4)
+                    rerr += v;
+            }
+        }
+        if (r >= reg->nrules && rreq == 0)
+            continue;
+        const char *name = r < reg->nrules    ? reg->rule_names[r]
+                           : r == reg->nrules ? "none"
+                                              : "other";
+        buf_appends(out, first ? "{\"name\":" : ",{\"name\":");
+        first = false;
+        buf_append_json_str(out, name, strlen(name));
+        buf_printf(out, ",\"requests\":%lld,\"self_hosted\":%lld,\"hosted\":%lld,\"errors\":%lld}",
+                   (long long)rreq, (long long)rself, (long long)rhosted, (long long)rerr);
+    }
     buf_appends(out, "]}");
     free(sum);
     return finish(dst, &scratch);

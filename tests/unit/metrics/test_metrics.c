@@ -210,6 +210,13 @@ TEST(metrics, values_match_known_traffic)
     ASSERT_STR(json_get_str(b1, "circuit"), "open");
     ASSERT_FALSE(json_get_bool(b1, "healthy", true));
     ASSERT_EQ(json_get_num(b1, "errors", -1), 1);
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "rules");
+    ASSERT_EQ(cJSON_GetArraySize(rs), 4); /* sensitive-local, default, none, other */
+    ASSERT_STR(json_get_str(cJSON_GetArrayItem(rs, 0), "name"), "sensitive-local");
+    ASSERT_EQ(json_get_num(cJSON_GetArrayItem(rs, 0), "requests", -1), 3);
+    ASSERT_EQ(json_get_num(cJSON_GetArrayItem(rs, 1), "hosted", -1), 1);
+    ASSERT_EQ(json_get_num(cJSON_GetArrayItem(rs, 1), "errors", -1), 1);
+    ASSERT_STR(json_get_str(cJSON_GetArrayItem(rs, 3), "name"), "other");
     cJSON_Delete(j);
     buf_cleanup(&js);
 
