@@ -35,6 +35,7 @@
 #include "meter/meter.h"
 #include "route/health.h"
 #include "route/route.h"
+#include "scan/mask.h"
 #include "scan/scan.h"
 #include "store/store.h"
 #include "metrics/metrics.h"
@@ -42,6 +43,7 @@
 #define RESP_MAX (64u << 20)       /* largest non-streamed upstream answer we buffer */
 #define STREAM_HIGH_WATER (256u << 10) /* client output bytes that pause the upstream */
 #define UPSTREAM_BODY_MAX (64u << 20)
+#define MASK_CHOICES 8 /* choices (n) whose streamed text gets placeholders restored */
 #define QUEUE_POLL_US 2000 /* how often a queued request looks for a free slot */
 
 enum endpoint { EP_CHAT, EP_COMPLETIONS, EP_EMBEDDINGS };
@@ -91,6 +93,11 @@ struct proxy {
     struct event *qtimer;        /* polls for a free slot while queued */
     int64_t t_sent;              /* monotonic time the current attempt was sent */
     bool model_seen;             /* the response's model/fingerprint were observed */
+    cJSON *masked;               /* mask mode: the body with placeholders, owned, or NULL */
+    struct scan_mask *mask;      /* mask mode: placeholder <-> value map, owned, or NULL */
+    unsigned masked_classes;     /* classes a re-scan of `masked` found (what hosted would see) */
+    bool attempt_masked;         /* the current attempt sends `masked` */
+    struct scan_restore *restore[MASK_CHOICES]; /* per choice index: streaming restorers */
     struct http_call *call;      /* running upstream call or NULL */
     char *up_body;               /* serialized body for the current attempt, owned */
     char url[1024];              /* upstream URL of the current attempt */
@@ -115,6 +122,7 @@ struct proxy {
 };
 
 static void start_attempt(struct proxy *p);
+static int restore_event(struct proxy *p, cJSON *j);
 static void finish(struct proxy *p, int status);
 static bool can_retry(struct proxy *p, unsigned cond);
 
@@ -221,6 +229,10 @@ proxy_free(struct proxy *p)
     if (p->qtimer)
         event_free(p->qtimer);
     cJSON_Delete(p->body);
+    cJSON_Delete(p->masked);
+    for (int i = 0; i < MASK_CHOICES; i++)
+        scan_restore_free(p->restore[i]);
+    scan_mask_free(p->mask);
     if (p->up_body) {
         secure_zero(p->up_body, strlen(p->up_body));
         free(p->up_body);
@@ -398,6 +410,18 @@ on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void
                 return 0;
         }
     }
+    if (p->attempt_masked && dlen > 2 && data[0] == '{') {
+        cJSON *j = json_parse(data, dlen);
+        if (j == NULL || restore_event(p, j) < 0) {
+            cJSON_Delete(j);
+            return -1;
+        }
+        int r = buf_appends(&p->out, "data: ");
+        r |= json_append(&p->out, j);
+        r |= buf_appends(&p->out, "\n\n");
+        cJSON_Delete(j);
+        return r ? -1 : 0;
+    }
     if (buf_append(&p->out, raw, rawlen) < 0)
         return -1;
     return 0;
@@ -405,22 +429,85 @@ on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void
 
 /* Asks a streaming upstream for a final usage chunk, remembering whether the client wanted it. */
 static void
-request_stream_usage(struct proxy *p)
+request_stream_usage_in(struct proxy *p, cJSON *body)
 {
-    if (!p->stream || p->ep == EP_EMBEDDINGS)
-        return;
-    cJSON *so = cJSON_GetObjectItemCaseSensitive(p->body, "stream_options");
+    cJSON *so = cJSON_GetObjectItemCaseSensitive(body, "stream_options");
     if (cJSON_IsObject(so)) {
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")))
             return;
         cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
         cJSON_AddTrueToObject(so, "include_usage");
     } else {
-        cJSON_DeleteItemFromObjectCaseSensitive(p->body, "stream_options");
-        so = cJSON_AddObjectToObject(p->body, "stream_options");
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "stream_options");
+        so = cJSON_AddObjectToObject(body, "stream_options");
         cJSON_AddTrueToObject(so, "include_usage");
     }
     p->strip_usage = true;
+}
+
+static void
+request_stream_usage(struct proxy *p)
+{
+    if (!p->stream || p->ep == EP_EMBEDDINGS)
+        return;
+    request_stream_usage_in(p, p->body);
+    if (p->masked)
+        request_stream_usage_in(p, p->masked);
+}
+
+/* ---- mask mode: restoring placeholders in answers ---------------------------------------- */
+
+/* The text field of one streamed choice: delta.content (chat) or text (completions). */
+static cJSON *
+choice_text(cJSON *choice, bool create)
+{
+    cJSON *holder = choice;
+    const char *key = "text";
+    cJSON *delta = cJSON_GetObjectItemCaseSensitive(choice, "delta");
+    if (cJSON_IsObject(delta)) {
+        holder = delta;
+        key = "content";
+    }
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(holder, key);
+    if (!cJSON_IsString(t) && create) {
+        cJSON_DeleteItemFromObjectCaseSensitive(holder, key);
+        t = cJSON_AddStringToObject(holder, key, "");
+    }
+    return cJSON_IsString(t) ? t : NULL;
+}
+
+/* Restores placeholders in one streamed event's JSON; a placeholder split across events is held
+ * back by the per-choice restorer and released with a later event. Returns 0 or -1. */
+static int
+restore_event(struct proxy *p, cJSON *j)
+{
+    cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
+    cJSON *ch;
+    struct buf out;
+    buf_init(&out, RESP_MAX);
+    cJSON_ArrayForEach(ch, choices)
+    {
+        int idx = (int)json_get_num(ch, "index", 0);
+        if (idx < 0 || idx >= MASK_CHOICES)
+            continue;
+        if (p->restore[idx] == NULL)
+            p->restore[idx] = scan_restore_new(p->mask);
+        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(ch, "finish_reason");
+        bool last = fr && !cJSON_IsNull(fr);
+        cJSON *t = choice_text(ch, last);
+        buf_reset(&out);
+        if (t && scan_restore_feed(p->restore[idx], t->valuestring, strlen(t->valuestring), &out) < 0)
+            goto fail;
+        if (last && scan_restore_finish(p->restore[idx], &out) < 0)
+            goto fail;
+        if (t)
+            cJSON_SetValuestring(t, out.p ? out.p : "");
+    }
+    buf_cleanup(&out);
+    return 0;
+fail:
+    buf_cleanup(&out);
+    return -1;
 }
 
 /* ---- upstream callbacks ------------------------------------------------------------------- */
@@ -557,6 +644,16 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
     if (errstr == NULL) {
         if (p->up_status == 200)
             usage_from_body(p, p->resp.p, p->resp.len);
+        if (p->attempt_masked && p->resp.len) {
+            /* the hosted model answered with placeholders: give the client its own values back */
+            cJSON *j = json_parse(p->resp.p, p->resp.len);
+            if (j) {
+                scan_mask_restore_json(p->mask, j);
+                buf_reset(&p->resp);
+                json_append(&p->resp, j);
+                cJSON_Delete(j);
+            }
+        }
         release_slot(p, p->up_status < 500 && p->up_status != 429);
         set_route_headers(p);
         http_req_send(p->req, p->up_status, p->up_ctype, p->resp.p ? p->resp.p : "",
@@ -626,12 +723,16 @@ start_attempt(struct proxy *p)
             /* the send path's own check of the privacy invariant is inside route_next_candidate():
              * a candidate whose backend may not see these bytes is never returned. Masked bodies
              * are not produced yet, so a mask candidate only ever gets a body with no finding. */
-            i = route_next_candidate(&p->dec, cfg, &p->pos, ROUTE_CLASSES_UNKNOWN);
+            i = route_next_candidate(&p->dec, cfg, &p->pos,
+                                     p->mask ? p->masked_classes : p->dec.classes);
         }
         if (i < 0)
             break;
         const struct route_candidate *c = &p->dec.cand[i];
-        if (!route_backend_allowed(cfg, c->backend, p->dec.classes, p->dec.region)) {
+        bool send_masked = c->mask && p->mask && cfg->backends[c->backend].kind == BACKEND_HOSTED;
+        if (!route_backend_allowed(cfg, c->backend,
+                                   send_masked ? p->masked_classes : p->dec.classes,
+                                   p->dec.region)) {
             /* fail closed: never reached unless route_next_candidate() is wrong */
             log_error("route", "invariant: refusing to send request %s to backend %s",
                       p->reqid, cfg->backends[c->backend].name);
@@ -646,7 +747,9 @@ start_attempt(struct proxy *p)
             p->probe = a == HEALTH_ACQ_PROBE;
             p->holding_slot = true;
             atomic_fetch_add(&gw->backends.b[c->backend].inflight, 1);
-            cJSON_ReplaceItemInObjectCaseSensitive(p->body, "model", cJSON_CreateString(c->model));
+            p->attempt_masked = send_masked;
+            cJSON_ReplaceItemInObjectCaseSensitive(send_masked ? p->masked : p->body, "model",
+                                                   cJSON_CreateString(c->model));
             snprintf(p->rec.model, sizeof(p->rec.model), "%s", c->model);
             break;
         }
@@ -708,7 +811,7 @@ start_attempt(struct proxy *p)
         secure_zero(p->up_body, strlen(p->up_body));
         free(p->up_body);
     }
-    p->up_body = cJSON_PrintUnformatted(p->body);
+    p->up_body = cJSON_PrintUnformatted(p->attempt_masked ? p->masked : p->body);
     if (p->up_body == NULL) {
         struct hg_err e;
         hg_err_set(&e, 500, HG_ERR_SERVER, NULL, "could not serialize the request");
@@ -988,6 +1091,20 @@ decide(struct proxy *p, struct http_req *req, struct buf *explain)
     struct route_view view;
     health_snapshot(gw->health, gw->routes, clock_mono_us(), &view);
     route_decide(&in, &view, &p->dec);
+    p->masked_classes = p->dec.classes;
+    if (p->dec.mask && in.classes && !explain) {
+        /* Mask mode: hosted candidates get a copy with placeholders, and only if a re-scan of
+         * that copy finds nothing sensitive (route_next_candidate checks masked_classes). */
+        cJSON *orig = cJSON_Duplicate(p->body, 1);
+        p->mask = scan_mask_new();
+        scan_mask_apply(p->mask, p->body, &sr, true);
+        p->masked = p->body;
+        p->body = orig;
+        struct scan_result again;
+        scan_request(gw->scanner, w->scratch, p->masked, &again);
+        p->masked_classes = again.sensitive ? again.classes : 0;
+        p->rec.masked = true;
+    }
     snprintf(p->rec.rule, sizeof(p->rec.rule), "%s", p->dec.rule_name ? p->dec.rule_name : "");
     snprintf(p->rec.reason, sizeof(p->rec.reason), "%s", route_reason_name(p->dec.reason));
 

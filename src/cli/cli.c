@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "report/report.h"
 #include "route/route.h"
+#include "route/route_cli.h"
 #include "scan/scan.h"
 
 #ifndef HG_VERSION
@@ -24,6 +25,8 @@ usage(FILE *f)
                "       hybridgate scan [-c FILE]       scan JSON lines from stdin for sensitive data\n"
                "       hybridgate report [-c FILE] [--plan FILE] [--from DATE] [--to DATE]\n"
                "                         [--format text|json|html]\n"
+               "       hybridgate route [-c FILE] [--model M] [--classes pii,...] [--tags a,b]\n"
+               "                        [--text TEXT|-] [--full|--open B]  explain one decision\n"
                "       hybridgate version\n");
     return f == stderr ? 2 : 0;
 }
@@ -96,6 +99,20 @@ serve_main(int argc, char **argv)
     return rc;
 }
 
+/* `hybridgate config-reference [--markdown]`: the generated option reference (scripts/gen.sh). */
+static int
+config_reference_main(int argc, char **argv)
+{
+    bool md = argc > 1 && !strcmp(argv[1], "--markdown");
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    int rc = config_reference(&b, md);
+    if (rc == 0)
+        fwrite(b.p, 1, b.len, stdout);
+    buf_cleanup(&b);
+    return rc == 0 ? 0 : 1;
+}
+
 struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -104,8 +121,10 @@ struct command {
 static const struct command commands[] = {
     {"serve", serve_main},
     {"check-config", check_config_main},
+    {"config-reference", config_reference_main},
     {"scan", scan_cli_main},
     {"report", report_cli_main},
+    {"route", route_cli_main},
 };
 
 int

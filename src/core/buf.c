@@ -57,7 +57,7 @@ buf_appends(struct buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
-int
+__attribute__((format(printf, 2, 0))) int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;

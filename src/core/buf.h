@@ -21,7 +21,7 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_appendc(struct buf *b, char c);
 int buf_appends(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends s as a JSON string literal with quotes and escapes. */
 int buf_append_json_str(struct buf *b, const char *s, size_t n);
 void buf_reset(struct buf *b);

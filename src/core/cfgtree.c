@@ -50,7 +50,7 @@ line_text(const struct cfg_doc *doc, int line, size_t *len)
     return p;
 }
 
-static int
+__attribute__((format(printf, 4, 0))) static int
 fail_at(struct hg_err *err, const struct cfg_doc *doc, int line, const char *fmt, va_list ap)
 {
     char msg[300];
@@ -64,7 +64,7 @@ fail_at(struct hg_err *err, const struct cfg_doc *doc, int line, const char *fmt
     return -1;
 }
 
-static int
+__attribute__((format(printf, 4, 5))) static int
 fail_line(struct hg_err *err, const struct cfg_doc *doc, int line, const char *fmt, ...)
 {
     va_list ap;

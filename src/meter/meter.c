@@ -160,7 +160,10 @@ meter_pool_parse(const struct cfg_node *map, const char *name, struct meter_pool
             return -1;
         out->replica_monthly_micro = llround((double)hour * v * METER_HOURS_PER_MONTH);
     } else {
-        return cfg_fail(ghour ? ghour : gper ? gper : map, err,
+        return cfg_fail(ghour  ? ghour
+                        : gper ? gper
+                               : map,
+                        err,
                         "pool '%s': needs replica_monthly_usd, or gpu_hour_usd and "
                         "gpus_per_replica",
                         name);
@@ -184,8 +187,8 @@ meter_pool_parse(const struct cfg_node *map, const char *name, struct meter_pool
     if (!minr)
         mr = r;
     if (mr > r)
-        return cfg_fail(minr, err, "pool '%s': min_replicas (%ld) above replicas (%ld)", name,
-                        mr, r);
+        return cfg_fail(minr, err, "pool '%s': min_replicas (%ld) above replicas (%ld)", name, mr,
+                        r);
     out->replicas = (int)r;
     out->min_replicas = (int)mr;
     out->target_utilization = 0.6;
@@ -205,7 +208,8 @@ meter_pool_parse(const struct cfg_node *map, const char *name, struct meter_pool
     if (n && meter_usd_parse(n, &out->engineer_yearly_micro, err) < 0)
         return -1;
     if (out->engineers > 0 && n == NULL)
-        return cfg_fail(cfg_get(map, "engineers"), err, "pool '%s': engineers given without engineer_yearly_usd", name);
+        return cfg_fail(cfg_get(map, "engineers"), err,
+                        "pool '%s': engineers given without engineer_yearly_usd", name);
     n = cfg_get(map, "upgrade_engineer_quarters_per_half_year");
     if (n && cfg_double(n, 0, 1000, &out->upgrade_eq_per_half_year, err) < 0)
         return -1;
@@ -236,8 +240,9 @@ parse_models(struct meter *m, const struct cfg_node *sec, struct hg_err *err)
         const struct cfg_node *in = cfg_get(c, "input");
         const struct cfg_node *out = cfg_get(c, "output");
         if (in == NULL || out == NULL)
-            return cfg_fail(c, err, "price of '%s': needs both input and output (USD per "
-                                    "million tokens)",
+            return cfg_fail(c, err,
+                            "price of '%s': needs both input and output (USD per "
+                            "million tokens)",
                             c->key);
         struct model_entry *e = &m->models[m->nmodels];
         if (meter_usd_parse(in, &e->price.in_per_mtok, err) < 0 ||

@@ -99,7 +99,8 @@ text_item(const struct report *r, const struct rep_item *it, struct buf *o)
                human(w->output_tokens, c, sizeof(c)), w->peak_to_mean,
                w->regulated ? "; regulated" : "");
     if (!r->plan)
-        buf_printf(o, "  burstiness: peak hour %.2fx the mean hour, busiest day %.2fx the mean day\n",
+        buf_printf(o,
+                   "  burstiness: peak hour %.2fx the mean hour, busiest day %.2fx the mean day\n",
                    it->peak_hour_over_mean, it->busiest_day_over_mean);
     buf_appends(o, "  what-if, per month:\n");
     if (w->frontier_monthly >= 0)
@@ -113,8 +114,9 @@ text_item(const struct report *r, const struct rep_item *it, struct buf *o)
     if (r->have_pool) {
         buf_printf(o, "    self-hosted, all-in                     %s\n",
                    usd(x->self_total, a, sizeof(a)));
-        buf_printf(o, "      GPUs %s (%d replicas x %s, sized for a peak of %.0f tokens/s at "
-                      "%.0f%% utilization, min %d)\n",
+        buf_printf(o,
+                   "      GPUs %s (%d replicas x %s, sized for a peak of %.0f tokens/s at "
+                   "%.0f%% utilization, min %d)\n",
                    usd(x->self_gpu, a, sizeof(a)), x->replicas,
                    usd(r->pool.replica_monthly_micro, b, sizeof(b)), x->peak_tps,
                    100 * r->pool.target_utilization, r->pool.min_replicas);
@@ -142,10 +144,13 @@ report_render_text(const struct report *r, struct buf *o)
         char t[32];
         fmt_time(r->from_us, f, sizeof(f));
         fmt_time(r->to_us, t, sizeof(t));
+        if (r->total.requests == 0 && r->from_us == 0)
+            return buf_appends(o, "no requests recorded yet\n");
         buf_printf(o, "window: %s to %s UTC (%.0f hours; monthly figures scale it to %.0f hours)\n",
                    f, t, r->window_hours, METER_HOURS_PER_MONTH);
-        buf_printf(o, "totals: %" PRId64 " requests (%" PRId64 " errors), %" PRId64
-                      " input tokens, %" PRId64 " output tokens, spend %s\n",
+        buf_printf(o,
+                   "totals: %" PRId64 " requests (%" PRId64 " errors), %" PRId64
+                   " input tokens, %" PRId64 " output tokens, spend %s\n",
                    r->total.requests, r->total.errors, r->total.input_tokens,
                    r->total.output_tokens, spend(r->total.cost, a, sizeof(a)));
         for (int s = 0; s < 6; s++) {
@@ -161,12 +166,14 @@ report_render_text(const struct report *r, struct buf *o)
                            g->output_tokens, spend(g->cost, b, sizeof(b)));
             }
         }
-        buf_printf(o, "\nburstiness: peak hour %.2fx the mean hour, busiest day %.2fx the mean "
-                      "day\n",
+        buf_printf(o,
+                   "\nburstiness: peak hour %.2fx the mean hour, busiest day %.2fx the mean "
+                   "day\n",
                    r->all.peak_hour_over_mean, r->all.busiest_day_over_mean);
         buf_printf(o, "\nwhat-if for the same traffic, per month:\n");
-        buf_printf(o, "  hybrid as configured                  %s (hosted bills as recorded + "
-                      "self-hosted pools as deployed %s)\n",
+        buf_printf(o,
+                   "  hybrid as configured                  %s (hosted bills as recorded + "
+                   "self-hosted pools as deployed %s)\n",
                    usd(r->hybrid_monthly, a, sizeof(a)), usd(r->pools_monthly, b, sizeof(b)));
     }
     if (r->plan || r->nitems != 1) {
@@ -223,8 +230,9 @@ json_item(const struct report *r, const struct rep_item *it, struct buf *o)
     const struct tco_result *x = &it->r;
     buf_appends(o, "{\"name\":");
     buf_append_json_str(o, w->name, strlen(w->name));
-    buf_printf(o, ",\"requests_per_month\":%.0f,\"input_tokens_per_month\":%.0f,"
-                  "\"output_tokens_per_month\":%.0f,\"peak_to_mean\":%.4f,\"regulated\":%s,",
+    buf_printf(o,
+               ",\"requests_per_month\":%.0f,\"input_tokens_per_month\":%.0f,"
+               "\"output_tokens_per_month\":%.0f,\"peak_to_mean\":%.4f,\"regulated\":%s,",
                w->requests, w->input_tokens, w->output_tokens, w->peak_to_mean,
                w->regulated ? "true" : "false");
     if (!r->plan)
@@ -264,8 +272,9 @@ json_group(struct buf *o, const struct rep_group *g)
 {
     buf_appends(o, "{\"key\":");
     buf_append_json_str(o, g->key, strlen(g->key));
-    buf_printf(o, ",\"requests\":%" PRId64 ",\"input_tokens\":%" PRId64
-                  ",\"output_tokens\":%" PRId64 ",\"errors\":%" PRId64 ",",
+    buf_printf(o,
+               ",\"requests\":%" PRId64 ",\"input_tokens\":%" PRId64 ",\"output_tokens\":%" PRId64
+               ",\"errors\":%" PRId64 ",",
                g->requests, g->input_tokens, g->output_tokens, g->errors);
     json_key_usd(o, "spend_usd", g->cost, true);
     buf_printf(o, ",\"spend_micro_usd\":%" PRId64 "}", g->cost);
@@ -280,8 +289,9 @@ report_render_json(const struct report *r, struct buf *o)
         buf_appends(o, ",\"plan\":true,\"store\":null");
     } else {
         const char *kind = !strncmp(r->source, "postgresql", 10) ? "postgresql" : "sqlite";
-        buf_printf(o, ",\"plan\":false,\"store\":\"%s\",\"window\":{\"from_us\":%" PRId64
-                      ",\"to_us\":%" PRId64 ",\"hours\":%.0f,\"month_hours\":%.0f}",
+        buf_printf(o,
+                   ",\"plan\":false,\"store\":\"%s\",\"window\":{\"from_us\":%" PRId64
+                   ",\"to_us\":%" PRId64 ",\"hours\":%.0f,\"month_hours\":%.0f}",
                    kind, r->from_us, r->to_us, r->window_hours, METER_HOURS_PER_MONTH);
         buf_appends(o, ",\"totals\":");
         json_group(o, &r->total);
@@ -295,8 +305,9 @@ report_render_json(const struct report *r, struct buf *o)
             }
             buf_appendc(o, ']');
         }
-        buf_printf(o, ",\"burstiness\":{\"peak_hour_over_mean\":%.4f,"
-                      "\"busiest_day_over_mean\":%.4f},",
+        buf_printf(o,
+                   ",\"burstiness\":{\"peak_hour_over_mean\":%.4f,"
+                   "\"busiest_day_over_mean\":%.4f},",
                    r->all.peak_hour_over_mean, r->all.busiest_day_over_mean);
         json_key_usd(o, "hybrid_monthly_usd", r->hybrid_monthly, true);
     }
@@ -348,6 +359,18 @@ html_esc(struct buf *o, const char *s)
 }
 
 /* Horizontal bars: one per (label, value), scaled to the largest. */
+static const char *
+option_color(const char *label)
+{
+    if (!strcmp(label, "frontier"))
+        return "#e15759";
+    if (!strcmp(label, "hosted-open"))
+        return "#59a14f";
+    if (!strcmp(label, "self-hosted all-in"))
+        return "#4e79a7";
+    return "#f28e2b";
+}
+
 static void
 svg_bars(struct buf *o, const char *const *labels, const int64_t *vals, int n)
 {
@@ -355,18 +378,19 @@ svg_bars(struct buf *o, const char *const *labels, const int64_t *vals, int n)
     for (int i = 0; i < n; i++)
         max = vals[i] > max ? vals[i] : max;
     int h = 28 * n + 10;
-    buf_printf(o, "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='%d' "
-                  "role='img'>",
+    buf_printf(o,
+               "<svg xmlns='http://www.w3.org/2000/svg' width='760' height='%d' "
+               "role='img'>",
                h);
-    static const char *const colors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2"};
     for (int i = 0; i < n; i++) {
         char a[48];
         double w = 420.0 * (double)vals[i] / (double)max;
         buf_printf(o, "<text x='0' y='%d' font-size='13'>", 28 * i + 22);
         html_esc(o, labels[i]);
-        buf_printf(o, "</text><rect x='200' y='%d' width='%.1f' height='20' fill='%s'/>"
-                      "<text x='%.1f' y='%d' font-size='13'>%s</text>",
-                   28 * i + 8, w, colors[i % 5], 206 + w, 28 * i + 22,
+        buf_printf(o,
+                   "</text><rect x='200' y='%d' width='%.1f' height='20' fill='%s'/>"
+                   "<text x='%.1f' y='%d' font-size='13'>%s</text>",
+                   28 * i + 8, w, option_color(labels[i]), 206 + w, 28 * i + 22,
                    usd(vals[i], a, sizeof(a)));
     }
     buf_appends(o, "</svg>");
@@ -401,7 +425,8 @@ svg_breakeven(struct buf *o, const struct report *r, const struct rep_item *it)
         if (r->have_pool) {
             double peak =
                 (kw.input_tokens + kw.output_tokens) / METER_SECONDS_PER_MONTH * w->peak_to_mean;
-            ys[2][i] = (double)meter_pool_monthly(&r->pool, meter_pool_replicas_for(&r->pool, peak));
+            ys[2][i] =
+                (double)meter_pool_monthly(&r->pool, meter_pool_replicas_for(&r->pool, peak));
         } else {
             ys[2][i] = -1;
         }
@@ -410,8 +435,9 @@ svg_breakeven(struct buf *o, const struct report *r, const struct rep_item *it)
     }
     static const char *const names[] = {"frontier", "hosted-open", "self-hosted all-in"};
     static const char *const colors[] = {"#e15759", "#59a14f", "#4e79a7"};
-    buf_printf(o, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' role='img'>"
-                  "<rect x='60' y='10' width='%d' height='%d' fill='none' stroke='#999'/>",
+    buf_printf(o,
+               "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' role='img'>"
+               "<rect x='60' y='10' width='%d' height='%d' fill='none' stroke='#999'/>",
                W + 80, H + 50, W, H);
     for (int s = 0; s < 3; s++) {
         if (ys[s][0] < 0)
@@ -419,17 +445,18 @@ svg_breakeven(struct buf *o, const struct report *r, const struct rep_item *it)
         buf_printf(o, "<polyline fill='none' stroke-width='2' stroke='%s' points='", colors[s]);
         for (int i = 0; i <= N; i++)
             buf_printf(o, "%.1f,%.1f ", 60.0 + W * (double)i / N, 10.0 + H - H * ys[s][i] / ymax);
-        buf_printf(o, "'/><text x='%d' y='%d' font-size='12' fill='%s'>%s</text>", 70,
-                   26 + 15 * s, colors[s], names[s]);
+        buf_printf(o, "'/><text x='%d' y='%d' font-size='12' fill='%s'>%s</text>", 70, 26 + 15 * s,
+                   colors[s], names[s]);
     }
     double x1 = 60.0 + W / kmax;
     char a[48];
     char b[48];
-    buf_printf(o, "<line x1='%.1f' y1='10' x2='%.1f' y2='%d' stroke='#333' stroke-dasharray='4'/>"
-                  "<text x='%.1f' y='%d' font-size='12'>today</text>"
-                  "<text x='60' y='%d' font-size='12'>0</text>"
-                  "<text x='%d' y='%d' font-size='12' text-anchor='end'>%s requests/month</text>"
-                  "<text x='2' y='20' font-size='12'>%s</text></svg>",
+    buf_printf(o,
+               "<line x1='%.1f' y1='10' x2='%.1f' y2='%d' stroke='#333' stroke-dasharray='4'/>"
+               "<text x='%.1f' y='%d' font-size='12'>today</text>"
+               "<text x='60' y='%d' font-size='12'>0</text>"
+               "<text x='%d' y='%d' font-size='12' text-anchor='end'>%s requests/month</text>"
+               "<text x='2' y='20' font-size='12'>%s</text></svg>",
                x1, x1, H + 10, x1 + 3, H + 4, H + 26, W + 60, H + 26,
                human(w->requests * kmax, a, sizeof(a)), usd(llround(ymax), b, sizeof(b)));
 }
@@ -439,11 +466,13 @@ html_item(const struct report *r, const struct rep_item *it, struct buf *o)
 {
     char a[48];
     char b[48];
+    char c[48];
     const struct tco_result *x = &it->r;
     buf_appends(o, "<section><h2>");
     html_esc(o, it->w.name);
-    buf_printf(o, "</h2><p>%s requests a month, peak %.2f&times; the mean%s. Recommendation: "
-                  "<b>%s</b> &mdash; ",
+    buf_printf(o,
+               "</h2><p>%s requests a month, peak %.2f&times; the mean%s. Recommendation: "
+               "<b>%s</b> &mdash; ",
                human(it->w.requests, a, sizeof(a)), it->w.peak_to_mean,
                it->w.regulated ? ", regulated" : "", tco_choice_name(x->choice));
     html_esc(o, x->reason);
@@ -470,10 +499,11 @@ html_item(const struct report *r, const struct rep_item *it, struct buf *o)
     buf_appends(o, "<h3>What-if, per month</h3>");
     svg_bars(o, labels, vals, n);
     if (r->have_pool) {
-        buf_printf(o, "<p>Self-hosted: GPUs %s (%d replicas, peak %.0f tokens/s), engineers %s, "
-                      "upgrades %s; build ",
+        buf_printf(o,
+                   "<p>Self-hosted: GPUs %s (%d replicas, peak %.0f tokens/s), engineers %s, "
+                   "upgrades %s; build ",
                    usd(x->self_gpu, a, sizeof(a)), x->replicas, x->peak_tps,
-                   usd(x->self_people, b, sizeof(b)), usd(x->self_upgrade, a, sizeof(a)));
+                   usd(x->self_people, b, sizeof(b)), usd(x->self_upgrade, c, sizeof(c)));
         buf_printf(o, "%s once.</p>", usd(x->self_build_once, a, sizeof(a)));
     }
     buf_appends(o, "<h3>Break-even</h3><ul><li>vs frontier: ");
@@ -489,16 +519,17 @@ static void
 html_table(struct buf *o, const char *name, const struct rep_table *t)
 {
     char a[48];
-    buf_printf(o, "<h3>By %s</h3><table><tr><th>%s</th><th>requests</th><th>input</th>"
-                  "<th>output</th><th>spend</th></tr>",
+    buf_printf(o,
+               "<h3>By %s</h3><table><tr><th>%s</th><th>requests</th><th>input</th>"
+               "<th>output</th><th>spend</th></tr>",
                name, name);
     for (int i = 0; i < t->n; i++) {
         const struct rep_group *g = &t->v[i];
         buf_appends(o, "<tr><td>");
         html_esc(o, g->key[0] ? g->key : "(none)");
-        buf_printf(o, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%" PRId64
-                      "</td><td>%s</td></tr>",
-                   g->requests, g->input_tokens, g->output_tokens, spend(g->cost, a, sizeof(a)));
+        buf_printf(
+            o, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%s</td></tr>",
+            g->requests, g->input_tokens, g->output_tokens, spend(g->cost, a, sizeof(a)));
     }
     buf_appends(o, "</table>");
 }
@@ -514,19 +545,23 @@ report_render_html(const struct report *r, struct buf *o)
                    "<h1>hybridgate report</h1><p>");
     html_esc(o, r->source);
     buf_appends(o, "</p>");
+    if (!r->plan && r->total.requests == 0 && r->from_us == 0)
+        return buf_appends(o, "<p>No requests recorded yet.</p></body></html>\n");
     if (!r->plan) {
         char f[32];
         char t[32];
         char a[48];
         fmt_time(r->from_us, f, sizeof(f));
         fmt_time(r->to_us, t, sizeof(t));
-        buf_printf(o, "<p>Window %s to %s UTC (%.0f hours; monthly figures scale it to %.0f "
-                      "hours). %" PRId64 " requests, %" PRId64 " input and %" PRId64
-                      " output tokens, spend %s. Peak hour %.2f&times; the mean hour; busiest "
-                      "day %.2f&times; the mean day.</p>",
+        buf_printf(o,
+                   "<p>Window %s to %s UTC (%.0f hours; monthly figures scale it to %.0f "
+                   "hours). %" PRId64 " requests, %" PRId64 " input and %" PRId64
+                   " output tokens, spend %s. Peak hour %.2f&times; the mean hour; busiest "
+                   "day %.2f&times; the mean day.</p>",
                    f, t, r->window_hours, METER_HOURS_PER_MONTH, r->total.requests,
-                   r->total.input_tokens, r->total.output_tokens, spend(r->total.cost, a, sizeof(a)),
-                   r->all.peak_hour_over_mean, r->all.busiest_day_over_mean);
+                   r->total.input_tokens, r->total.output_tokens,
+                   spend(r->total.cost, a, sizeof(a)), r->all.peak_hour_over_mean,
+                   r->all.busiest_day_over_mean);
         if (r->by_day.n > 0) {
             /* spend per day as columns */
             const char *labels[1];
@@ -537,13 +572,15 @@ report_render_html(const struct report *r, struct buf *o)
             int bw = r->by_day.n > 60 ? 10 : 600 / (r->by_day.n > 0 ? r->by_day.n : 1);
             if (bw > 60)
                 bw = 60;
-            buf_printf(o, "<h3>Spend per day</h3><svg xmlns='http://www.w3.org/2000/svg' "
-                          "width='%d' height='160' role='img'>",
+            buf_printf(o,
+                       "<h3>Spend per day</h3><svg xmlns='http://www.w3.org/2000/svg' "
+                       "width='%d' height='160' role='img'>",
                        bw * r->by_day.n + 20);
             for (int i = 0; i < r->by_day.n; i++) {
                 double h = 130.0 * (double)r->by_day.v[i].cost / (double)max;
-                buf_printf(o, "<rect x='%d' y='%.1f' width='%d' height='%.1f' fill='#4e79a7'>"
-                              "<title>%s: %s</title></rect>",
+                buf_printf(o,
+                           "<rect x='%d' y='%.1f' width='%d' height='%.1f' fill='#4e79a7'>"
+                           "<title>%s: %s</title></rect>",
                            10 + bw * i, 140 - h, bw - 2, h, r->by_day.v[i].key,
                            spend(r->by_day.v[i].cost, a, sizeof(a)));
             }
@@ -553,7 +590,23 @@ report_render_html(const struct report *r, struct buf *o)
             if (section_table(r, s)->n)
                 html_table(o, section_names[s], section_table(r, s));
     }
-    html_item(r, &r->all, o);
+    if (r->nitems > 0) {
+        buf_printf(o,
+                   "<h3>Recommendation per %s</h3><table><tr><th>%s</th><th>choice</th>"
+                   "<th style='text-align:left'>reason</th></tr>",
+                   r->plan ? "workload" : "rule", r->plan ? "workload" : "rule");
+        for (int i = 0; i < r->nitems; i++) {
+            buf_appends(o, "<tr><td>");
+            html_esc(o, r->items[i].w.name);
+            buf_printf(o, "</td><td><b>%s</b></td><td style='text-align:left'>",
+                       tco_choice_name(r->items[i].r.choice));
+            html_esc(o, r->items[i].r.reason);
+            buf_appends(o, "</td></tr>");
+        }
+        buf_appends(o, "</table>");
+    }
+    if (!r->plan || r->nitems != 1)
+        html_item(r, &r->all, o);
     for (int i = 0; i < r->nitems; i++)
         html_item(r, &r->items[i], o);
     return buf_appends(o, "</body></html>\n");

@@ -156,14 +156,14 @@ static int
 option_parse(const struct cfg_node *n, const struct meter *m, bool plan, struct rep_option *o,
              struct hg_err *err)
 {
-    static const char *const keys[] = {"model", "provider", "input", "output", "monthly_usd",
-                                       NULL};
+    static const char *const keys[] = {"model", "provider", "input", "output", "monthly_usd", NULL};
     memset(o, 0, sizeof(*o));
     if (n == NULL)
         return 0;
     if (n->type != CFG_MAP)
-        return cfg_fail(n, err, "'%s': expected a mapping like {model: NAME, input: USD/Mtok, "
-                                "output: USD/Mtok}",
+        return cfg_fail(n, err,
+                        "'%s': expected a mapping like {model: NAME, input: USD/Mtok, "
+                        "output: USD/Mtok}",
                         n->key ? n->key : "option");
     if (cfg_check_keys(n, keys, err) < 0)
         return -1;
@@ -179,8 +179,9 @@ option_parse(const struct cfg_node *n, const struct meter *m, bool plan, struct 
     o->present = true;
     if (mon) {
         if (!plan)
-            return cfg_fail(mon, err, "monthly_usd is for --plan files; price recorded traffic "
-                                      "per token (input, output)");
+            return cfg_fail(mon, err,
+                            "monthly_usd is for --plan files; price recorded traffic "
+                            "per token (input, output)");
         if (in || out)
             return cfg_fail(mon, err, "give either monthly_usd or input/output, not both");
         return meter_usd_parse(mon, &o->monthly, err);
@@ -188,8 +189,9 @@ option_parse(const struct cfg_node *n, const struct meter *m, bool plan, struct 
     o->per_token = true;
     if (in || out) {
         if (!in || !out)
-            return cfg_fail(in ? in : out, err, "give both input and output (USD per million "
-                                                "tokens)");
+            return cfg_fail(in ? in : out, err,
+                            "give both input and output (USD per million "
+                            "tokens)");
         if (meter_usd_parse(in, &o->price.in_per_mtok, err) < 0 ||
             meter_usd_parse(out, &o->price.out_per_mtok, err) < 0)
             return -1;
@@ -197,8 +199,9 @@ option_parse(const struct cfg_node *n, const struct meter *m, bool plan, struct 
     }
     const struct meter_price *p = model ? meter_model_price(m, NULL, model->value) : NULL;
     if (p == NULL)
-        return cfg_fail(n, err, "'%s' has no price: give input and output (USD per million "
-                                "tokens)%s",
+        return cfg_fail(n, err,
+                        "'%s' has no price: give input and output (USD per million "
+                        "tokens)%s",
                         n->key, plan ? " or monthly_usd" : ", or price the model in prices.models");
     o->price = *p;
     return 0;
@@ -396,9 +399,9 @@ static int
 plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err *err)
 {
     static const char *const top[] = {"workloads", "options", "decision", NULL};
-    static const char *const wkeys[] = {"name",         "requests_per_month", "input_tokens",
-                                        "output_tokens", "regulated",          "peak_to_mean",
-                                        NULL};
+    static const char *const wkeys[] = {
+        "name", "requests_per_month", "input_tokens", "output_tokens", "regulated", "peak_to_mean",
+        NULL};
     static const char *const okeys[] = {"frontier", "hosted_open", "self_hosted", NULL};
     static const char *const dkeys[] = {"min_hosted_spend_usd", "self_host_max_share",
                                         "bursty_peak_to_mean", NULL};
@@ -406,8 +409,8 @@ plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err
         return -1;
     const struct cfg_node *root = doc->root;
     if (root == NULL || root->type != CFG_MAP)
-        return hg_err_set(err, 0, HG_ERR_INVALID, NULL, "%s: expected workloads: and options:",
-                          path);
+        return hg_err_set(err, 0, HG_ERR_INVALID, NULL,
+                          "%s: expected workloads: and options:", path);
     if (cfg_check_keys(root, top, err) < 0)
         return -1;
     r->plan = true;
@@ -418,8 +421,9 @@ plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err
         return -1;
     const struct cfg_node *opts = cfg_get(root, "options");
     if (opts == NULL || opts->type != CFG_MAP)
-        return cfg_fail(opts ? opts : root, err, "the plan needs options: {frontier, "
-                                                 "hosted_open, self_hosted}");
+        return cfg_fail(opts ? opts : root, err,
+                        "the plan needs options: {frontier, "
+                        "hosted_open, self_hosted}");
     if (cfg_check_keys(opts, okeys, err) < 0 ||
         option_parse(cfg_get(opts, "frontier"), NULL, true, &r->frontier, err) < 0 ||
         option_parse(cfg_get(opts, "hosted_open"), NULL, true, &r->open, err) < 0)
@@ -445,8 +449,9 @@ plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err
         double in = 0;
         double out = 0;
         if (c->type != CFG_MAP)
-            return cfg_fail(c, err, "each workload is a mapping with name, requests_per_month, "
-                                    "input_tokens, output_tokens");
+            return cfg_fail(c, err,
+                            "each workload is a mapping with name, requests_per_month, "
+                            "input_tokens, output_tokens");
         if (cfg_check_keys(c, wkeys, err) < 0)
             return -1;
         const struct cfg_node *v = cfg_get(c, "name");
@@ -463,8 +468,9 @@ plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err
         if ((v = cfg_get(c, "output_tokens")) && cfg_double(v, 0, 1e9, &out, err) < 0)
             return -1;
         if (in + out <= 0)
-            return cfg_fail(c, err, "workload '%s' needs input_tokens and/or output_tokens per "
-                                    "request",
+            return cfg_fail(c, err,
+                            "workload '%s' needs input_tokens and/or output_tokens per "
+                            "request",
                             w->name);
         w->input_tokens = w->requests * in;
         w->output_tokens = w->requests * out;
@@ -501,7 +507,7 @@ plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err
                           : r->frontier.per_token
                               ? option_cost(&r->frontier, a->input_tokens, a->output_tokens)
                               : r->frontier.monthly;
-    a->open_monthly = !r->open.present ? -1
+    a->open_monthly = !r->open.present    ? -1
                       : r->open.per_token ? option_cost(&r->open, a->input_tokens, a->output_tokens)
                                           : r->open.monthly;
     tco_eval(a, r->have_pool ? &r->pool : NULL, &r->rules, &r->all.r);
@@ -555,9 +561,10 @@ report_headline_json(const struct config *cfg, struct store *s, int64_t from_us,
         report_cleanup(&r);
         return -1;
     }
-    buf_printf(out, "{\"window_hours\":%.0f,\"requests\":%lld,\"input_tokens\":%lld,"
-                    "\"output_tokens\":%lld,\"peak_hour_over_mean\":%.4f,"
-                    "\"busiest_day_over_mean\":%.4f,\"spend_usd\":",
+    buf_printf(out,
+               "{\"window_hours\":%.0f,\"requests\":%lld,\"input_tokens\":%lld,"
+               "\"output_tokens\":%lld,\"peak_hour_over_mean\":%.4f,"
+               "\"busiest_day_over_mean\":%.4f,\"spend_usd\":",
                r.window_hours, (long long)r.total.requests, (long long)r.total.input_tokens,
                (long long)r.total.output_tokens, r.all.peak_hour_over_mean,
                r.all.busiest_day_over_mean);
@@ -589,8 +596,9 @@ report_headline_json(const struct config *cfg, struct store *s, int64_t from_us,
 static int
 usage_err(const char *msg)
 {
-    fprintf(stderr, "report: %s\nusage: hybridgate report [-c FILE] [--plan FILE] [--from DATE] "
-                    "[--to DATE] [--format text|json|html]\n",
+    fprintf(stderr,
+            "report: %s\nusage: hybridgate report [-c FILE] [--plan FILE] [--from DATE] "
+            "[--to DATE] [--format text|json|html]\n",
             msg);
     return 2;
 }
@@ -606,11 +614,11 @@ report_cli_main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **dst = !strcmp(a, "-c") || !strcmp(a, "--config") ? &cfg_path
-                           : !strcmp(a, "--plan")                      ? &plan
-                           : !strcmp(a, "--format")                    ? &format
-                           : !strcmp(a, "--from")                      ? &from_s
-                           : !strcmp(a, "--to")                        ? &to_s
-                                                                       : NULL;
+                           : !strcmp(a, "--plan")                     ? &plan
+                           : !strcmp(a, "--format")                   ? &format
+                           : !strcmp(a, "--from")                     ? &from_s
+                           : !strcmp(a, "--to")                       ? &to_s
+                                                                      : NULL;
         if (dst == NULL) {
             char msg[160];
             snprintf(msg, sizeof(msg), "unknown argument '%s'", a);

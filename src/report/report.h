@@ -28,8 +28,8 @@ int report_cli_main(int argc, char **argv);
  * (USD figures are numbers with cents; a missing option is null). Reads the whole window through
  * store_scan, so it blocks for as long as that takes: call it off the event loop and cache it.
  * Returns 0, or -1 with err->msg. */
-int report_headline_json(const struct config *cfg, struct store *s, int64_t from_us,
-                         int64_t to_us, struct buf *out, struct hg_err *err);
+int report_headline_json(const struct config *cfg, struct store *s, int64_t from_us, int64_t to_us,
+                         struct buf *out, struct hg_err *err);
 
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS][Z]" as UTC into microseconds since the epoch.
  * 0 or -1. */

@@ -14,16 +14,16 @@
 
 /* One group of rows (a backend, model, rule, team, day or month). */
 struct rep_group {
-    char key[128];          /* the group's name ("" shows as "(none)") */
-    int64_t requests;       /* rows */
-    int64_t input_tokens;   /* sum */
-    int64_t output_tokens;  /* sum */
-    int64_t cost;           /* sum of recorded cost, micro-dollars */
-    int64_t errors;         /* rows with status >= 400 */
-    int64_t sensitive;      /* rows the scanner classified sensitive */
-    int64_t hosted_cost;    /* cost of rows answered by hosted backends */
-    int64_t *hour_tokens;   /* tokens per hour since the window's first hour; owned */
-    size_t nhours;          /* entries in hour_tokens */
+    char key[128];         /* the group's name ("" shows as "(none)") */
+    int64_t requests;      /* rows */
+    int64_t input_tokens;  /* sum */
+    int64_t output_tokens; /* sum */
+    int64_t cost;          /* sum of recorded cost, micro-dollars */
+    int64_t errors;        /* rows with status >= 400 */
+    int64_t sensitive;     /* rows the scanner classified sensitive */
+    int64_t hosted_cost;   /* cost of rows answered by hosted backends */
+    int64_t *hour_tokens;  /* tokens per hour since the window's first hour; owned */
+    size_t nhours;         /* entries in hour_tokens */
 };
 
 /* Groups in first-seen order; at most REP_MAX_GROUPS, the rest fold into "(other)". */
@@ -36,19 +36,19 @@ struct rep_table {
 
 /* A workload evaluated by tco_eval, with its observed burstiness when it comes from traffic. */
 struct rep_item {
-    struct tco_workload w;         /* monthly volume and hosted costs */
-    struct tco_result r;           /* what-if, break-even, recommendation */
-    double peak_hour_over_mean;    /* recorded traffic only, else 0 */
-    double busiest_day_over_mean;  /* recorded traffic only, else 0 */
+    struct tco_workload w;        /* monthly volume and hosted costs */
+    struct tco_result r;          /* what-if, break-even, recommendation */
+    double peak_hour_over_mean;   /* recorded traffic only, else 0 */
+    double busiest_day_over_mean; /* recorded traffic only, else 0 */
 };
 
 /* A hosted option of the what-if. */
 struct rep_option {
-    bool present;            /* configured */
-    char label[160];         /* "gpt-4.1", "together llama-3-70b" */
-    bool per_token;          /* priced per token (else a monthly figure, plans only) */
+    bool present;             /* configured */
+    char label[160];          /* "gpt-4.1", "together llama-3-70b" */
+    bool per_token;           /* priced per token (else a monthly figure, plans only) */
     struct meter_price price; /* per_token: the price */
-    int64_t monthly;         /* !per_token: USD a month for the whole plan */
+    int64_t monthly;          /* !per_token: USD a month for the whole plan */
 };
 
 struct report {
@@ -64,20 +64,20 @@ struct report {
     int nregulated;             /* entries in regulated */
 
     /* recorded traffic */
-    int64_t from_us, to_us;     /* window; to_us exclusive */
-    int64_t h0_us;              /* start of the window's first hour: hour 0 of the series */
-    bool h0_set;                /* h0_us is fixed (by --from or the first row) */
-    int64_t last_ts;            /* newest row seen */
-    double window_hours;        /* hours observed, for the monthly scaling */
-    struct rep_group total;     /* every row */
+    int64_t from_us, to_us; /* window; to_us exclusive */
+    int64_t h0_us;          /* start of the window's first hour: hour 0 of the series */
+    bool h0_set;            /* h0_us is fixed (by --from or the first row) */
+    int64_t last_ts;        /* newest row seen */
+    double window_hours;    /* hours observed, for the monthly scaling */
+    struct rep_group total; /* every row */
     struct rep_table by_backend, by_model, by_rule, by_team, by_day, by_month;
-    int64_t hybrid_monthly;     /* hosted spend + self-hosted pools as configured, -1 = n/a */
-    int64_t pools_monthly;      /* the configured pools' all-in part of hybrid_monthly */
+    int64_t hybrid_monthly; /* hosted spend + self-hosted pools as configured, -1 = n/a */
+    int64_t pools_monthly;  /* the configured pools' all-in part of hybrid_monthly */
 
     /* evaluations */
-    struct rep_item *items;     /* per rule (traffic) or per workload (plan); owned */
-    int nitems;                 /* entries in items */
-    struct rep_item all;        /* everything together */
+    struct rep_item *items; /* per rule (traffic) or per workload (plan); owned */
+    int nitems;             /* entries in items */
+    struct rep_item all;    /* everything together */
 };
 
 void report_cleanup(struct report *r);

@@ -165,7 +165,9 @@ breakeven(const struct tco_workload *w, const struct meter_pool *p, int64_t host
     int64_t gpu = meter_pool_gpu_monthly(p, r_now);
     int64_t people = meter_pool_people_monthly(p);
     int64_t upg = meter_pool_upgrade_monthly(p);
-    const char *dom = people >= gpu && people >= upg ? "engineers" : gpu >= upg ? "GPUs" : "upgrades";
+    const char *dom = people >= gpu && people >= upg ? "engineers"
+                      : gpu >= upg                   ? "GPUs"
+                                                     : "upgrades";
     int64_t domv = people >= gpu && people >= upg ? people : gpu >= upg ? gpu : upg;
     if ((double)p->replica_monthly_micro >= hosted_per_replica_volume)
         snprintf(be->why, sizeof(be->why),
@@ -180,12 +182,13 @@ breakeven(const struct tco_workload *w, const struct meter_pool *p, int64_t host
 }
 
 void
-tco_eval(const struct tco_workload *w, const struct meter_pool *pool,
-         const struct tco_rules *rules, struct tco_result *out)
+tco_eval(const struct tco_workload *w, const struct meter_pool *pool, const struct tco_rules *rules,
+         struct tco_result *out)
 {
     char a[40];
     char b[40];
     char c[40];
+    char d[40];
     memset(out, 0, sizeof(*out));
     out->peak_tps = peak_tps(w, 1.0);
     if (pool) {
@@ -209,7 +212,7 @@ tco_eval(const struct tco_workload *w, const struct meter_pool *pool,
     int64_t spend = have_front ? w->frontier_monthly : have_open ? w->open_monthly : 0;
     enum tco_choice hosted_pick =
         have_open && (!have_front || w->open_monthly <= w->frontier_monthly) ? TCO_HOSTED_OPEN
-                                                                              : TCO_FRONTIER;
+                                                                             : TCO_FRONTIER;
     int64_t hosted_pick_cost = hosted_pick == TCO_HOSTED_OPEN ? w->open_monthly : spend;
 
     if (w->regulated) {
@@ -233,7 +236,7 @@ tco_eval(const struct tco_workload *w, const struct meter_pool *pool,
                  tco_usd(spend, a, sizeof(a)), tco_usd(rules->min_hosted_spend, b, sizeof(b)),
                  tco_usd(out->self_people + out->self_upgrade, c, sizeof(c)),
                  hosted_pick == TCO_HOSTED_OPEN ? "hosted-open" : "the frontier model",
-                 tco_usd(hosted_pick_cost, c, sizeof(c)));
+                 tco_usd(hosted_pick_cost, d, sizeof(d)));
         return;
     }
     if (w->peak_to_mean >= rules->bursty_peak_to_mean) {

@@ -16,14 +16,14 @@
 
 /* One month of one workload. */
 struct tco_workload {
-    char name[128];             /* rule or planned feature */
-    double requests;            /* requests per month */
-    double input_tokens;        /* input tokens per month */
-    double output_tokens;       /* output tokens per month */
-    double peak_to_mean;        /* peak load over mean load, >= 1 */
-    bool regulated;             /* regulated or residency-bound: must stay self-hosted */
-    int64_t frontier_monthly;   /* cost on the frontier option, -1 when there is none */
-    int64_t open_monthly;       /* cost on the hosted-open option, -1 when there is none */
+    char name[128];           /* rule or planned feature */
+    double requests;          /* requests per month */
+    double input_tokens;      /* input tokens per month */
+    double output_tokens;     /* output tokens per month */
+    double peak_to_mean;      /* peak load over mean load, >= 1 */
+    bool regulated;           /* regulated or residency-bound: must stay self-hosted */
+    int64_t frontier_monthly; /* cost on the frontier option, -1 when there is none */
+    int64_t open_monthly;     /* cost on the hosted-open option, -1 when there is none */
 };
 
 /* The thresholds of the decision rules (the `economics:` section or a plan's `decision:`). */
@@ -43,8 +43,8 @@ enum tco_choice { TCO_SELF_HOSTED, TCO_HOSTED_OPEN, TCO_FRONTIER };
 const char *tco_choice_name(enum tco_choice c);
 
 enum tco_breakeven_kind {
-    TCO_BE_AT,    /* self-hosting is cheaper from `requests` per month on */
-    TCO_BE_NONE,  /* never cheaper at these prices; `why` says which cost dominates */
+    TCO_BE_AT,       /* self-hosting is cheaper from `requests` per month on */
+    TCO_BE_NONE,     /* never cheaper at these prices; `why` says which cost dominates */
     TCO_BE_NO_OPTION /* the hosted option is not configured */
 };
 
@@ -58,18 +58,18 @@ struct tco_breakeven {
 };
 
 struct tco_result {
-    double peak_tps;            /* tokens per second at peak (input + output) */
-    int replicas;               /* whole replicas for the peak, >= min_replicas */
-    int64_t self_gpu;           /* GPUs per month */
-    int64_t self_people;        /* engineers per month */
-    int64_t self_upgrade;       /* upgrade work per month */
-    int64_t self_total;         /* all-in per month */
-    int64_t self_build_once;    /* build phase, once, before the first request */
-    const char *self_dominant;  /* "engineers", "GPUs" or "upgrades": the largest part */
+    double peak_tps;                  /* tokens per second at peak (input + output) */
+    int replicas;                     /* whole replicas for the peak, >= min_replicas */
+    int64_t self_gpu;                 /* GPUs per month */
+    int64_t self_people;              /* engineers per month */
+    int64_t self_upgrade;             /* upgrade work per month */
+    int64_t self_total;               /* all-in per month */
+    int64_t self_build_once;          /* build phase, once, before the first request */
+    const char *self_dominant;        /* "engineers", "GPUs" or "upgrades": the largest part */
     struct tco_breakeven be_frontier; /* against the frontier option */
     struct tco_breakeven be_open;     /* against the hosted-open option */
-    enum tco_choice choice;     /* the recommendation */
-    char reason[512];           /* why, citing the rule and the figures */
+    enum tco_choice choice;           /* the recommendation */
+    char reason[512];                 /* why, citing the rule and the figures */
 };
 
 /* Evaluates w against pool (NULL: no self-hosted option; self_* are then 0 and break-even NONE)

@@ -16,6 +16,11 @@
 
 #include "core/alloc.h"
 
+/* A latency average with no new sample for this long is reported as unknown (0). Without it, a
+ * backend that was once slower than its SLO would keep losing public traffic to burst_to, get no
+ * new samples, and stay "slow" forever. */
+#define HEALTH_STALE_US (10 * 1000000LL)
+
 struct hb {
     pthread_mutex_t mu;          /* guards every field below */
     int max_concurrency;         /* from config; 0 = unlimited */
@@ -32,6 +37,8 @@ struct hb {
     double queue_wait_ms;        /* EWMA, 0 = none yet */
     double tokens_per_s;         /* EWMA, 0 = none yet */
     double error_rate;           /* EWMA of failure (1) / success (0) */
+    int64_t ttft_at_us;          /* time of the last TTFT sample */
+    int64_t qwait_at_us;         /* time of the last queue-wait sample */
     char model[ROUTE_MODEL_LEN]; /* last returned model */
     char fp[ROUTE_FP_LEN];       /* last system_fingerprint */
     struct health_counters ctr;  /* monotonic counters */
@@ -188,14 +195,15 @@ health_queue_enter(struct health *h, int b)
 void
 health_queue_leave(struct health *h, int b, int64_t waited_us, int64_t now_us)
 {
-    (void)now_us;
     struct hb *x = lock(h, b);
     if (x == NULL)
         return;
     if (x->queued > 0)
         x->queued--;
     double ms = (double)waited_us / 1000.0;
-    x->queue_wait_ms = ewma(x->queue_wait_ms, ms, h->p.ewma_alpha, x->queue_wait_ms == 0);
+    bool fresh = x->queue_wait_ms == 0 || now_us - x->qwait_at_us > HEALTH_STALE_US;
+    x->queue_wait_ms = ewma(x->queue_wait_ms, ms, h->p.ewma_alpha, fresh);
+    x->qwait_at_us = now_us;
     unlock(x);
 }
 
@@ -203,7 +211,6 @@ health_queue_leave(struct health *h, int b, int64_t waited_us, int64_t now_us)
 static void
 count_outcome(struct health *h, struct hb *x, bool ok, bool probe, int64_t now_us)
 {
-    x->ctr.requests++;
     x->samples++;
     x->error_rate = ewma(x->error_rate, ok ? 0.0 : 1.0, h->p.ewma_alpha, x->samples == 1);
     if (ok) {
@@ -235,11 +242,14 @@ health_release(struct health *h, int b, const struct health_outcome *o, int64_t 
     advance(x, now_us);
     if (x->inflight > 0)
         x->inflight--;
+    x->ctr.requests++;
     if (o->probe && x->probes_inflight > 0)
         x->probes_inflight--;
     if (o->ok && o->ttft_us > 0) {
         double ms = (double)o->ttft_us / 1000.0;
-        x->ttft_ms = ewma(x->ttft_ms, ms, h->p.ewma_alpha, x->ttft_ms == 0);
+        bool fresh = x->ttft_ms == 0 || now_us - x->ttft_at_us > HEALTH_STALE_US;
+        x->ttft_ms = ewma(x->ttft_ms, ms, h->p.ewma_alpha, fresh);
+        x->ttft_at_us = now_us;
     }
     if (o->ok && o->output_tokens > 0 && o->duration_us > o->ttft_us) {
         double tps = (double)o->output_tokens * 1e6 / (double)(o->duration_us - o->ttft_us);
@@ -353,8 +363,8 @@ health_snapshot(struct health *h, const struct route_config *rc, int64_t now_us,
         } else if (x->circuit == ROUTE_CIRCUIT_HALF_OPEN) {
             v->probes_free = h->p.half_open_probes - x->probes_inflight;
         }
-        v->ttft_ms = x->ttft_ms;
-        v->queue_wait_ms = x->queue_wait_ms;
+        v->ttft_ms = now_us - x->ttft_at_us > HEALTH_STALE_US ? 0 : x->ttft_ms;
+        v->queue_wait_ms = now_us - x->qwait_at_us > HEALTH_STALE_US ? 0 : x->queue_wait_ms;
         v->tokens_per_s = x->tokens_per_s;
         v->error_rate = x->error_rate;
         memcpy(v->model, x->model, strlen(x->model) + 1);

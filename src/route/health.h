@@ -90,8 +90,8 @@ bool health_observe_model(struct health *h, int b, const char *model, size_t mod
 struct health_counters {
     uint64_t drift_events;   /* model/fingerprint changes seen */
     uint64_t circuit_opened; /* closed/half-open -> open transitions */
-    uint64_t failures;       /* outcomes with ok=false, checks included */
-    uint64_t requests;       /* outcomes released */
+    uint64_t failures;       /* outcomes with ok=false, failed active checks included */
+    uint64_t requests;       /* health_release() calls */
 };
 void health_get_counters(struct health *h, int b, struct health_counters *out);
 

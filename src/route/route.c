@@ -157,10 +157,10 @@ route_should_failover(const struct route_decision *d, unsigned cond)
  * ------------------------------------------------------------------------------------------- */
 
 struct pool_entry {
-    int backend;       /* index into cfg->backends */
-    int weight;        /* relative weight (entry, else the backend's) */
-    const char *model; /* upstream model override, or NULL (resolve the request's model) */
-    bool burst;        /* listed in burst_to */
+    int backend; /* index into cfg->backends */
+    int weight;  /* relative weight (entry, else the backend's) */
+    char *model; /* upstream model override, owned, or NULL (resolve the request's) */
+    bool burst;  /* listed in burst_to */
 };
 
 struct strlist {
@@ -194,8 +194,6 @@ struct rule {
     unsigned failover;        /* ROUTE_FT_* */
     int reject_status;        /* reject: HTTP status */
     char *reject_msg;         /* reject: message */
-    char *strings[8];         /* owned strings of the pool entries' models */
-    size_t nstrings;          /* entries in strings */
 };
 
 struct route_config {
@@ -229,13 +227,13 @@ route_config_free(struct route_config *rc)
         strlist_free(&r->keys);
         strlist_free(&r->teams);
         strlist_free(&r->tags);
+        for (size_t j = 0; j < r->npool; j++)
+            free(r->pool[j].model);
         free(r->pool);
         free(r->model);
         free(r->region);
         free(r->model_version);
         free(r->reject_msg);
-        for (size_t j = 0; j < r->nstrings; j++)
-            free(r->strings[j]);
     }
     free(rc->rules);
     kw_cleanup(&rc->kw);
@@ -433,16 +431,10 @@ add_pool_entry(struct rule *r, const struct config *cfg, const struct cfg_node *
     for (size_t i = 0; i < r->npool; i++)
         if (r->pool[i].backend == b)
             return cfg_fail(at, err, "rule '%s' lists backend '%s' twice", r->name, name);
-    if (model) {
-        if (r->nstrings == sizeof(r->strings) / sizeof(r->strings[0]))
-            return cfg_fail(at, err, "rule '%s': too many per-backend model overrides", r->name);
-        r->strings[r->nstrings] = xstrdup(model);
-        model = r->strings[r->nstrings++];
-    }
     struct pool_entry *e = &r->pool[r->npool++];
     e->backend = b;
     e->weight = weight > 0 ? (int)weight : cfg->backends[b].weight;
-    e->model = model;
+    e->model = model ? xstrdup(model) : NULL;
     e->burst = burst;
     return 0;
 }
@@ -889,10 +881,13 @@ out:
  * The decision
  * ------------------------------------------------------------------------------------------- */
 
+/* Case-insensitive equality; a trailing '*' in b makes it a prefix ("SECRET_*"). */
 static bool
 str_ieq(struct str a, const char *b)
 {
     size_t n = strlen(b);
+    if (n > 0 && b[n - 1] == '*')
+        return a.len >= n - 1 && (n == 1 || strncasecmp(a.p, b, n - 1) == 0);
     return a.len == n && (n == 0 || strncasecmp(a.p, b, n) == 0);
 }
 
@@ -963,7 +958,7 @@ rule_matches(const struct route_config *rc, const struct rule *r, int ri,
 }
 
 struct scored {
-    int group;    /* 0 primary with room, 1 burst with room, 2 primary saturated, 3 burst sat. */
+    int group; /* 0/1 room, 2/3 over SLO but a slot free, 4/5 all slots taken (queue); +1 burst */
     double score; /* weighted load: lower is better */
     unsigned tie; /* seed-rotated index for ties */
     bool full;    /* all slots taken: using it means waiting in its queue */
@@ -1120,7 +1115,7 @@ route_decide(const struct route_input *in, const struct route_view *now, struct 
             continue;
         struct scored *s = &sc[nsc++];
         bool sat = full || slow;
-        s->group = (e->burst ? 1 : 0) + (sat ? 2 : 0);
+        s->group = (e->burst ? 1 : 0) + (full ? 4 : slow ? 2 : 0);
         double load = (double)(v->inflight + v->queued + 1) / (double)e->weight;
         load *= 1.0 + 4.0 * v->error_rate;
         if (v->ttft_ms > 0)
@@ -1162,7 +1157,7 @@ route_decide(const struct route_input *in, const struct route_view *now, struct 
     for (size_t i = 0; i < nsc; i++)
         out->cand[i] = sc[i].c;
     out->ncand = nsc;
-    out->burst = sc[0].c.burst && sc[0].group == 1;
+    out->burst = sc[0].c.burst;
     out->queue = sc[0].full;
 
     if (out->burst)

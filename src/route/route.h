@@ -117,7 +117,7 @@ struct route_view {
  * need not be NUL-terminated. */
 struct route_input {
     unsigned classes;           /* RECORD_CLASS_* bitmask from the scanner (0 = public) */
-    const struct str *entities; /* entity type names found ("US_SSN", "CREDIT_CARD") */
+    const struct str *entities; /* type_name of each scan_entity with .over ("US_SSN", ...) */
     size_t nentities;           /* entries in entities */
     struct str model;           /* model or alias the client asked for */
     struct str key_id;          /* caller key id, or empty */

@@ -76,13 +76,14 @@ ctx_before(const struct scan_scratch *ss, size_t start, size_t end)
 static bool
 is_placeholder(const char *v, size_t n)
 {
-    static const char *const marks[] = {"example", "xxxx", "XXXX", "your", "YOUR", "<", ">", "${",
-                                        "{{", "}}", "****", "....", "placeholder", "PLACEHOLDER",
-                                        "redacted", "REDACTED", "changeme", "dummy", "DUMMY",
-                                        "sample", "SAMPLE", "EXAMPLE", "Example", "0000000000",
-                                        "abcdefgh", "ABCDEFGH", "insert", "INSERT",
-                                        "replace", "REPLACE", "fake", "FAKE", "_here", "_HERE",
-                                        "%s", "$(", "process.env", "os.environ", "getenv", "Here", "HERE"};
+    static const char *const marks[] = {
+        "example",     "xxxx",        "XXXX",     "your",     "YOUR",     "<",
+        ">",           "${",          "{{",       "}}",       "****",     "....",
+        "placeholder", "PLACEHOLDER", "redacted", "REDACTED", "changeme", "dummy",
+        "DUMMY",       "sample",      "SAMPLE",   "EXAMPLE",  "Example",  "0000000000",
+        "abcdefgh",    "ABCDEFGH",    "insert",   "INSERT",   "replace",  "REPLACE",
+        "fake",        "FAKE",        "_here",    "_HERE",    "%s",       "$(",
+        "process.env", "os.environ",  "getenv",   "Here",     "HERE"};
     if (n == 0)
         return true;
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
@@ -119,7 +120,7 @@ next_digit(const char *p, size_t n, size_t i)
 {
     const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
     while (i + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         __m128i m = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
         int bits = _mm_movemask_epi8(m);
         if (bits)
@@ -301,7 +302,8 @@ try_iban(struct scan_scratch *ss, const char *p, size_t n, size_t i)
             buf[k++] = (char)c;
             j++;
             last = j;
-        } else if ((c == ' ' || c == '-') && k >= 4 && j + 1 < n && is_alnum((unsigned char)p[j + 1])) {
+        } else if ((c == ' ' || c == '-') && k >= 4 && j + 1 < n &&
+                   is_alnum((unsigned char)p[j + 1])) {
             j++;
         } else {
             break;
@@ -365,7 +367,12 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
         unsigned char a[4];
         if (scan_ipv4_parse(p + r->dstart, r->end - r->dstart, a)) {
             unsigned g = ctx_before(ss, r->start, r->end);
-            double sc = scan_ipv4_is_private(a) ? 0.6 : 0.95;
+            /* private ranges and the well-known public resolvers identify nobody */
+            bool resolver = (a[0] == 8 && a[1] == 8 && (a[2] == 8 || a[2] == 4)) ||
+                            (a[0] == 1 && (a[1] == 1 || a[1] == 0) && a[2] <= 1) ||
+                            (a[0] == 9 && a[1] == 9 && a[2] == 9) ||
+                            (a[0] == 208 && a[1] == 67 && (a[2] == 222 || a[2] == 220));
+            double sc = scan_ipv4_is_private(a) || resolver ? 0.6 : 0.95;
             if (g & CTX_IP)
                 sc += 0.05;
             scan_emit(ss, SCAN_IP_ADDRESS, NULL, r->dstart, r->end, sc);
@@ -427,7 +434,8 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             sc = 0.75;
         else if (r->paren && r->sep[0] == ')' && nd <= 12)
             sc = 0.7;
-        else if (ng >= 2 && (nd <= 12 || (ng >= 4 && nd <= 14)) &&
+        else if (ng >= 2 &&
+                 (nd <= 12 || (ng >= 4 && nd <= 14) || (d[0] == '0' && d[1] == '0' && nd <= 15)) &&
                  !(ng == 2 && r->sep[0] == '.') && !thousands &&
                  !(ng == 3 && r->glen[0] == 4 && r->glen[2] <= 2)) {
             int maxg = 0;
@@ -444,7 +452,8 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             size_t lim = r->end + 40 < n ? r->end + 40 : n;
             const char *nl = memchr(p + r->end, '\n', lim - r->end);
             size_t stop = nl ? (size_t)(nl - p) : lim;
-            if (stop > r->end + 1 && (scan_ctx_near(ss, r->end + 1, r->end + 1, 0, stop - r->end - 1) & CTX_STREET))
+            if (stop > r->end + 1 &&
+                (scan_ctx_near(ss, r->end + 1, r->end + 1, 0, stop - r->end - 1) & CTX_STREET))
                 sc = 0;
         }
         /* order, tracking, invoice and ISBN numbers look like phone numbers */
@@ -502,7 +511,7 @@ digit_pass(struct scan_scratch *ss, const char *p, size_t n)
         size_t end = parse_run(p, n, i, &r);
         if (i - ls == 2 && (ls == 0 || !is_wordc((unsigned char)p[ls - 1])))
             try_dea(ss, p, n, ls, &r);
-        else if (r.nd >= 6)
+        else if (r.nd >= 6 || (r.ng == 4 && r.sep[0] == '.'))
             classify_run(ss, p, n, &r);
         /* skip the rest of an alphanumeric token so "v2024" is not re-read mid-way */
         i = end > i ? end : i + 1;
@@ -533,12 +542,12 @@ colon_pass(struct scan_scratch *ss, const char *p, size_t n)
         while (s > 0 && (isxdigit((unsigned char)p[s - 1]) || p[s - 1] == ':') && c - s < 45)
             s--;
         size_t e = c;
-        while (e < n && (isxdigit((unsigned char)p[e]) || p[e] == ':' || p[e] == '.') &&
-               e - s < 45)
+        while (e < n && (isxdigit((unsigned char)p[e]) || p[e] == ':' || p[e] == '.') && e - s < 45)
             e++;
         while (e > c && (p[e - 1] == '.' || p[e - 1] == ':'))
             e--;
-        if ((s > 0 && is_wordc((unsigned char)p[s - 1])) || (e < n && is_wordc((unsigned char)p[e]))) {
+        if ((s > 0 && is_wordc((unsigned char)p[s - 1])) ||
+            (e < n && is_wordc((unsigned char)p[e]))) {
             q = p + (e > c ? e : c + 1);
             continue;
         }
@@ -601,15 +610,15 @@ do_email(struct scan_scratch *ss, const char *p, size_t n, size_t at)
         return;
     double sc = 1.0;
     size_t ll = at - s;
-    static const char *const roles[] = {"noreply", "no-reply", "support", "info", "admin",
-                                        "sales", "help", "contact", "team", "hello",
-                                        "webmaster", "postmaster", "git", "abuse", "security",
-                                        "privacy", "billing", "notifications", "donotreply"};
+    static const char *const roles[] = {
+        "noreply",  "no-reply", "support", "info",          "admin",      "sales", "help",
+        "contact",  "team",     "hello",   "webmaster",     "postmaster", "git",   "abuse",
+        "security", "privacy",  "billing", "notifications", "donotreply"};
     for (size_t k = 0; k < sizeof(roles) / sizeof(roles[0]); k++)
         if (strlen(roles[k]) == ll && !strncasecmp(roles[k], p + s, ll))
             sc = 0.5;
     static const char *const docs[] = {"example.com", "example.org", "example.net", "test.com",
-                                       "localhost", "domain.com", "email.com", "company.com"};
+                                       "localhost",   "domain.com",  "email.com",   "company.com"};
     for (size_t k = 0; k < sizeof(docs) / sizeof(docs[0]); k++)
         if (strlen(docs[k]) == e - at - 1 && !strncasecmp(docs[k], p + at + 1, e - at - 1))
             sc = 0.45;
@@ -644,7 +653,8 @@ static void
 do_url(struct scan_scratch *ss, const char *p, size_t n, size_t colon)
 {
     size_t s = colon;
-    while (s > 0 && (is_alnum((unsigned char)p[s - 1]) || strchr("+.-", p[s - 1])) && colon - s < 16)
+    while (s > 0 && (is_alnum((unsigned char)p[s - 1]) || strchr("+.-", p[s - 1])) &&
+           colon - s < 16)
         s--;
     if (s == colon || !is_alpha((unsigned char)p[s]))
         return;
@@ -670,9 +680,9 @@ do_www(struct scan_scratch *ss, const char *p, size_t n, size_t s)
 static void
 do_domain(struct scan_scratch *ss, const char *p, size_t n, size_t tld_start, size_t tld_end)
 {
-    if (tld_end < n && (is_wordc((unsigned char)p[tld_end]) || p[tld_end] == '@' ||
-                        (p[tld_end] == '.' && tld_end + 1 < n &&
-                         is_alpha((unsigned char)p[tld_end + 1]))))
+    if (tld_end < n &&
+        (is_wordc((unsigned char)p[tld_end]) || p[tld_end] == '@' ||
+         (p[tld_end] == '.' && tld_end + 1 < n && is_alpha((unsigned char)p[tld_end + 1]))))
         return;
     size_t s = tld_start;
     while (s > 0 && (is_alnum((unsigned char)p[s - 1]) || p[s - 1] == '-' || p[s - 1] == '.'))
@@ -769,10 +779,10 @@ do_putty(struct scan_scratch *ss, const char *p, size_t n, size_t s, const char 
 static bool
 is_fake_password(const char *v, size_t n)
 {
-    static const char *const fake[] = {"password", "pass", "passwd", "secret", "pwd", "user",
-                                       "username", "pw", "mypassword", "yourpassword", "pa55word",
-                                       "p@ssw0rd", "passw0rd", "test", "admin", "root", "foo",
-                                       "bar", "foobar", "letmein"};
+    static const char *const fake[] = {
+        "password", "pass",       "passwd",       "secret",   "pwd",      "user",     "username",
+        "pw",       "mypassword", "yourpassword", "pa55word", "p@ssw0rd", "passw0rd", "test",
+        "admin",    "root",       "foo",          "bar",      "foobar",   "letmein"};
     for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]); i++)
         if (strlen(fake[i]) == n && !strncasecmp(fake[i], v, n))
             return true;
@@ -820,8 +830,8 @@ do_authz(struct scan_scratch *ss, const char *p, size_t n, size_t e, bool after_
         k++;
         while (k < n && k - e < 10 && (p[k] == ' ' || p[k] == '"' || p[k] == '\''))
             k++;
-        static const char *const schemes[] = {"Bearer ", "Basic ", "Token ", "Digest ",
-                                              "token ", "bearer ", "basic ", "Bot ", "ApiKey "};
+        static const char *const schemes[] = {"Bearer ", "Basic ", "Token ", "Digest ", "token ",
+                                              "bearer ", "basic ", "Bot ",   "ApiKey "};
         for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
             if (k + strlen(schemes[i]) <= n && !strncmp(p + k, schemes[i], strlen(schemes[i]))) {
                 if (!strncasecmp(schemes[i], "bearer", 6))
@@ -851,8 +861,7 @@ do_authz(struct scan_scratch *ss, const char *p, size_t n, size_t e, bool after_
 
 /* curl -u user:password / --user "user:password" */
 static void
-do_curluser(struct scan_scratch *ss, const char *p, size_t n, size_t s, size_t e,
-            const char *name)
+do_curluser(struct scan_scratch *ss, const char *p, size_t n, size_t s, size_t e, const char *name)
 {
     if (s > 0 && p[s - 1] != ' ' && p[s - 1] != '\t')
         return;
@@ -908,8 +917,8 @@ do_jwt(struct scan_scratch *ss, const char *p, size_t n, size_t s, const char *n
 }
 
 static void
-do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n,
-          unsigned idx, size_t s, size_t e)
+do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n, unsigned idx,
+          size_t s, size_t e)
 {
     const struct scan_secret_rule *r = &scan_secret_rules[idx];
     if (!(r->flags & SR_ANYSTART) && s > 0 && is_alnum((unsigned char)p[s - 1]))
@@ -936,6 +945,15 @@ do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size
     case SP_CURLUSER:
         do_curluser(ss, p, n, s, e, r->name);
         return;
+    case SP_AZUREAD:
+        /* xxxdQ~…: the 4 characters before "Q~" belong to the secret, the last a digit */
+        if (s < 4 || !is_dig((unsigned char)p[s - 1]) ||
+            (s > 4 && (is_alnum((unsigned char)p[s - 5]) || p[s - 5] == '_')))
+            return;
+        for (size_t k = s - 4; k < s - 1; k++)
+            if (!(is_alnum((unsigned char)p[k]) || strchr("_~.", p[k])))
+                return;
+        break;
     case SP_NONE:
         break;
     }
@@ -956,7 +974,11 @@ do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size
         return;
     if (scan_entropy(p + e, len) < r->entropy || is_placeholder(p + e, len))
         return;
+    if (r->special == SP_AZUREAD && k < n && is_alnum((unsigned char)p[k]))
+        return;
     size_t st = (r->flags & SR_NOSPAN_PFX) ? e : s;
+    if (r->special == SP_AZUREAD)
+        st = s - 4;
     if (r->prefix[0] == ':') { /* Telegram bot token: 8-10 digit bot id before ":AA" */
         size_t b = s;
         while (b > 0 && is_dig((unsigned char)p[b - 1]) && s - b <= 10)
@@ -968,21 +990,50 @@ do_secret(const struct scanner *sc, struct scan_scratch *ss, const char *p, size
     emit_secret(ss, r->name, st, k, 0.95);
 }
 
+/* Identifiers like "user_id_12345", "production-db-01" or "cache_key_2024" pass an entropy
+ * floor too; a key has at least one long segment mixing letters and digits (or both cases). */
+static bool
+looks_random(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && !is_alnum((unsigned char)v[i]))
+            i++;
+        size_t s = i;
+        int dig = 0, up = 0, lo = 0;
+        while (i < n && is_alnum((unsigned char)v[i])) {
+            dig += is_dig((unsigned char)v[i]);
+            up += v[i] >= 'A' && v[i] <= 'Z';
+            lo += v[i] >= 'a' && v[i] <= 'z';
+            i++;
+        }
+        size_t len = i - s;
+        if (len >= 6 && dig > 0 && (up + lo) > 0)
+            return true;
+        if (len >= 12 && up >= 2 && lo >= 2)
+            return true;
+    }
+    return false;
+}
+
 /* keyword = value: "api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x". */
 static const char *const kv_ident_stop[] = {
-    "public", "tokeniz", "max_token", "tokens", "token_type", "token_url", "tokenurl", "keyword",
-    "keyboard", "keys", "keyid", "key_id", "author", "access_log", "accesslog", "api_version",
-    "apiversion", "api_url", "apiurl", "api_base", "apibase", "endpoint", "_url", "_uri", "path",
-    "file", "_dir", "version", "_type", "format", "length", "size", "count", "mode", "expire",
-    "timeout", "_ttl", "header", "prefix", "field", "column", "index", "monkey", "turkey",
-    "donkey", "hockey", "jockey", "whiskey", "passwordless", "_name", "username", "keypress",
-    "keydown", "keyup", "keycode", "accessor", "accessib", "tokenizer", "secretary",
-    "access_control", "accesscontrol", "authenticat", "authoriz", "_len", "_id_", "_enabled",
-    "_policy", "_rotation", "_ref", "arn", "_field"};
+    "public",        "tokeniz",     "max_token", "tokens",      "token_type", "token_url",
+    "tokenurl",      "keyword",     "keyboard",  "keys",        "keyid",      "key_id",
+    "author",        "access_log",  "accesslog", "api_version", "apiversion", "api_url",
+    "apiurl",        "api_base",    "apibase",   "endpoint",    "_url",       "_uri",
+    "path",          "file",        "_dir",      "version",     "_type",      "format",
+    "length",        "size",        "count",     "mode",        "expire",     "timeout",
+    "_ttl",          "header",      "prefix",    "field",       "column",     "index",
+    "monkey",        "turkey",      "donkey",    "hockey",      "jockey",     "whiskey",
+    "passwordless",  "_name",       "username",  "keypress",    "keydown",    "keyup",
+    "keycode",       "accessor",    "accessib",  "tokenizer",   "secretary",  "access_control",
+    "accesscontrol", "authenticat", "authoriz",  "_len",        "_id_",       "_enabled",
+    "_policy",       "_rotation",   "_ref",      "arn",         "_field"};
 
 static void
-do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n,
-           size_t ws, size_t we, bool password)
+do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n, size_t ws,
+           size_t we, bool password)
 {
     (void)sc;
     /* the whole identifier around the keyword */
@@ -993,6 +1044,9 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     while (ie < n && (is_alnum((unsigned char)p[ie]) || strchr("_.-", p[ie])) && ie - we < 30)
         ie++;
     if (ie - is > 80)
+        return;
+    /* "${DB_PASSWORD:-x}": a variable reference with a default, not an assignment */
+    if (is > 0 && p[is - 1] == '{')
         return;
     char ident[96];
     size_t il = ie - is < sizeof(ident) - 1 ? ie - is : sizeof(ident) - 1;
@@ -1005,8 +1059,9 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     /* operator: skip closing quotes/brackets, an optional type word ("string", "str"), then
      * one run of operator characters holding '=', ':' or '>' ("=", ":=", ":::=", ".=", "=>") */
     size_t k = ie;
-    while (k < n && k - ie < 4 && (p[k] == '"' || p[k] == '\'' || p[k] == ' ' || p[k] == '\t' ||
-                                   p[k] == ']' || p[k] == '`'))
+    while (
+        k < n && k - ie < 4 &&
+        (p[k] == '"' || p[k] == '\'' || p[k] == ' ' || p[k] == '\t' || p[k] == ']' || p[k] == '`'))
         k++;
     bool xml = is > 0 && p[is - 1] == '<';
     if (k < n && is_alpha((unsigned char)p[k]) && k > ie && !xml) {
@@ -1021,7 +1076,8 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     }
     size_t op = k;
     bool found = false, flag = false;
-    if (k < n && p[k] == ',' && k > ie && (p[k - 1] == '"' || p[k - 1] == '\'' || p[k - 2] == '"')) {
+    if (k < n && p[k] == ',' && k > ie &&
+        (p[k - 1] == '"' || p[k - 1] == '\'' || p[k - 2] == '"')) {
         k++;
         found = true;
     } else if (xml && k < n && p[k] == '>') {
@@ -1057,8 +1113,9 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     }
     (void)flag;
     char quote = 0;
-    while (k < n && k - op < 12 && (p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '\'' ||
-                                    p[k] == '`' || p[k] == '=' || (xml && (p[k] == '\n' || p[k] == '\r')))) {
+    while (k < n && k - op < 12 &&
+           (p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '\'' || p[k] == '`' ||
+            p[k] == '=' || (xml && (p[k] == '\n' || p[k] == '\r')))) {
         if (p[k] == '"' || p[k] == '\'' || p[k] == '`')
             quote = p[k];
         k++;
@@ -1085,9 +1142,9 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         return;
     if (k < n && (p[k] == '(' || p[k] == '['))
         return; /* a call or an index: code, not a literal */
-    static const char *const lits[] = {"true", "false", "null", "none", "undefined", "nil",
-                                       "required", "optional", "string", "secret", "password",
-                                       "env", "self"};
+    static const char *const lits[] = {"true",     "false",    "null",     "none",   "undefined",
+                                       "nil",      "required", "optional", "string", "secret",
+                                       "password", "env",      "self"};
     for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++)
         if (strlen(lits[i]) == vl && !strncasecmp(lits[i], v, vl))
             return;
@@ -1121,7 +1178,7 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         if (other == 0 && (upper == 0 || lower == 0))
             return;
     } else {
-        if (h < 3.0 || vl < 10)
+        if (h < 3.0 || vl < 10 || !looks_random(v, vl))
             return;
     }
     emit_secret(ss, password ? "SECRET_PASSWORD" : "SECRET_GENERIC", vs, k, 0.85);
@@ -1208,6 +1265,31 @@ do_context_id(struct scan_scratch *ss, const char *p, size_t n, const struct sca
 
 /* ---------------------------------------------------------------- names and addresses */
 
+static size_t
+next_upper(const char *p, size_t n, size_t i)
+{
+    const __m128i lo = _mm_set1_epi8('A' - 1), hi = _mm_set1_epi8('Z' + 1);
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i m = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
+        int bits = _mm_movemask_epi8(m);
+        if (bits)
+            return i + (size_t)__builtin_ctz((unsigned)bits);
+        i += 16;
+    }
+    while (i < n && !(p[i] >= 'A' && p[i] <= 'Z'))
+        i++;
+    return i;
+}
+
+static bool
+sc_bloom_has(const struct scanner *sc, const char *w, size_t n)
+{
+    uint32_t h = scan_word_hash(w, n);
+    return (sc->bloom[(h >> 3) & (SCAN_BLOOM_BYTES - 1)] >> (h & 7)) & 1 &&
+           (sc->bloom[((h >> 19) ^ (h << 5)) & (SCAN_BLOOM_BYTES - 1)] >> ((h >> 16) & 7)) & 1;
+}
+
 /* A capitalised word at i: [A-Z] then letters (ASCII or UTF-8), apostrophes, inner hyphens.
  * Returns its end, or i when none. */
 static size_t
@@ -1216,9 +1298,9 @@ cap_word(const char *p, size_t n, size_t i)
     if (i >= n || !(p[i] >= 'A' && p[i] <= 'Z'))
         return i;
     size_t k = i + 1;
-    while (k < n && ((p[k] >= 'a' && p[k] <= 'z') || (unsigned char)p[k] >= 0x80 ||
-                     ((p[k] == '\'' || p[k] == '-') && k + 1 < n && p[k + 1] >= 'a' &&
-                      p[k + 1] <= 'z')))
+    while (k < n &&
+           ((p[k] >= 'a' && p[k] <= 'z') || (unsigned char)p[k] >= 0x80 ||
+            ((p[k] == '\'' || p[k] == '-') && k + 1 < n && p[k + 1] >= 'a' && p[k + 1] <= 'z')))
         k++;
     if (k < n && (is_alnum((unsigned char)p[k]) || p[k] == '_'))
         return i; /* "McDONALD", "A1": not a plain name word */
@@ -1242,13 +1324,12 @@ prev_word_is(const char *p, size_t i, const char *const *words, size_t nw)
 static void
 names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n)
 {
-    static const char *const preps[] = {"in", "at", "from", "to", "near", "of", "visit",
-                                        "visiting", "moved", "lives", "born"};
+    static const char *const preps[] = {"in",    "at",       "from",  "to",    "near", "of",
+                                        "visit", "visiting", "moved", "lives", "born"};
     size_t i = 0;
     while (i < n) {
         /* find an uppercase ASCII letter at a word start */
-        while (i < n && !(p[i] >= 'A' && p[i] <= 'Z'))
-            i++;
+        i = next_upper(p, n, i);
         if (i >= n)
             break;
         if (i > 0 && is_wordc((unsigned char)p[i - 1])) {
@@ -1271,17 +1352,22 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             we[nw] = e;
             nw++;
         }
-        unsigned g = scan_ctx_near(ss, ws[0], ws[0], 24, 0);
-        bool titled = false;
-        if (g & CTX_TITLE) {
-            /* the title must end right before the name ("Dr. Smith", "Mr Smith") */
-            for (size_t k = 0; k < ss->nctx; k++)
-                if ((ss->ctx[k].groups & CTX_TITLE) && ss->ctx[k].end <= ws[0] &&
-                    ws[0] - ss->ctx[k].end <= 1)
-                    titled = true;
+        /* the title must end right before the name ("Dr. Smith", "Mr Smith") */
+        bool titled = (ss->ctx_all & CTX_TITLE) && ws[0] >= 2 &&
+                      (scan_ctx_near(ss, ws[0] - 1, ws[0] - 1, 1, 1) & CTX_TITLE);
+        /* most capitalised words in prose are no name and no place: one hash and a bloom
+         * test reject them before any dictionary probe (measured: names pass 3x faster) */
+        if (!titled && !sc_bloom_has(sc, p + ws[0], we[0] - ws[0])) {
+            i = we[0];
+            continue;
         }
-        bool f0 = scan_dict_has(&sc->first, p + ws[0], we[0] - ws[0]);
         bool s0 = scan_dict_has(&sc->stop, p + ws[0], we[0] - ws[0]);
+        if (s0 && nw == 1 && !titled) {
+            i = we[0]; /* "The", "Please", "Could": sentence openers, the common case */
+            continue;
+        }
+        unsigned g = ss->nctx ? scan_ctx_near(ss, ws[0], ws[0], 24, 0) : 0;
+        bool f0 = scan_dict_has(&sc->first, p + ws[0], we[0] - ws[0]);
         bool l1 = nw > 1 && scan_dict_has(&sc->last, p + ws[1], we[1] - ws[1]);
         bool s1 = nw > 1 && scan_dict_has(&sc->stop, p + ws[1], we[1] - ws[1]);
         bool pl0 = scan_dict_has(&sc->places, p + ws[0], we[0] - ws[0]);
@@ -1290,9 +1376,9 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         if (titled && !s0) {
             end = we[nw > 2 ? 1 : nw - 1];
             score = 0.85;
-        } else if (f0 && nw > 1 && ((l1 && !(s0 && s1)) ||
-                                    (!s0 && !s1 &&
-                                     !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1])))) {
+        } else if (f0 && nw > 1 &&
+                   ((l1 && !(s0 && s1)) ||
+                    (!s0 && !s1 && !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1])))) {
             end = we[1];
             if (nw > 2 && scan_dict_has(&sc->last, p + ws[2], we[2] - ws[2]))
                 end = we[2];
@@ -1342,7 +1428,7 @@ do_street(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ct
         if (we < n && is_wordc((unsigned char)p[we]))
             return;
     }
-    if (we < n && p[we] == '.')
+    if (we < n && p[we] == '.' && c->end - c->start <= 4) /* "St.", "Ave." keep their dot */
         we++;
     /* number after: "Hochstrasse 63", "Suite 616", "Apt. 977" */
     size_t k = we;
@@ -1352,7 +1438,8 @@ do_street(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ct
     while (k < n && is_dig((unsigned char)p[k]) && k - ds < 6)
         k++;
     if (k > ds && !(k < n && is_dig((unsigned char)p[k]))) {
-        if (k < n && is_alpha((unsigned char)p[k]) && !(k + 1 < n && is_alpha((unsigned char)p[k + 1])))
+        if (k < n && is_alpha((unsigned char)p[k]) &&
+            !(k + 1 < n && is_alpha((unsigned char)p[k + 1])))
             k++;
         scan_emit(ss, SCAN_LOCATION, NULL, ws, k, 0.85);
         return;
@@ -1388,17 +1475,18 @@ static void
 do_address(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ctxhit *c)
 {
     size_t k = c->end;
-    while (k < n && k - c->end < 12 && (p[k] == ':' || p[k] == ' ' || p[k] == '\t' ||
-                                        p[k] == '"' || p[k] == '-' || p[k] == '\n' ||
-                                        p[k] == '\r'))
+    while (k < n && k - c->end < 12 &&
+           (p[k] == ':' || p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '-' ||
+            p[k] == '\n' || p[k] == '\r'))
         k++;
     if (k + 2 < n && !strncasecmp(p + k, "is ", 3))
         k += 3;
     size_t s = k, e = k;
     int digits = 0, letters = 0;
     while (e < n && e - s < 120 && p[e] != '\n' && p[e] != '"' && p[e] != '@') {
-        if (p[e] == '.' && e + 1 < n && p[e + 1] == ' ' && e >= 1 && is_alpha((unsigned char)p[e - 1]) &&
-            e + 2 < n && is_alpha((unsigned char)p[e + 2]) && letters > 6 && digits > 0)
+        if (p[e] == '.' && e + 1 < n && p[e + 1] == ' ' && e >= 1 &&
+            is_alpha((unsigned char)p[e - 1]) && e + 2 < n && is_alpha((unsigned char)p[e + 2]) &&
+            letters > 6 && digits > 0)
             break;
         digits += is_dig((unsigned char)p[e]);
         letters += is_alpha((unsigned char)p[e]) || (unsigned char)p[e] >= 0x80;
@@ -1491,8 +1579,8 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
     /* 4. context-led detectors */
     for (size_t i = 0; i < ss->nctx; i++) {
         const struct scan_ctxhit *c = &ss->ctx[i];
-        if (c->groups & (CTX_SSN | CTX_ITIN | CTX_BANK | CTX_ABA | CTX_DL | CTX_PASSPORT |
-                         CTX_NHS | CTX_NPI | CTX_DEA | CTX_MRN | CTX_MBI))
+        if (c->groups & (CTX_SSN | CTX_ITIN | CTX_BANK | CTX_ABA | CTX_DL | CTX_PASSPORT | CTX_NHS |
+                         CTX_NPI | CTX_DEA | CTX_MRN | CTX_MBI))
             do_context_id(ss, p, n, c);
         if (c->groups & CTX_STREET) {
             do_street(ss, p, n, c, (c->flags & SW_MIDWORD) != 0);

@@ -86,13 +86,14 @@ struct scan_scratch *scan_scratch_new(const struct scanner *s);
 void scan_scratch_free(struct scan_scratch *ss);
 
 struct scan_entity {
-    int type;              /* enum scan_type, or SCAN_CUSTOM + i */
-    const char *type_name; /* "CREDIT_CARD", "SECRET_GITHUB_PAT", custom name; static/scanner-owned */
-    size_t start, end;     /* byte offsets into the scanned string, end exclusive */
-    double score;          /* 0..1 from the evidence (checksum, format, context) */
-    unsigned cls;          /* SCAN_CLASS_* bits of this entity */
-    bool over;             /* score cleared the type's threshold (counts for `sensitive`) */
-    const cJSON *node;     /* scan_request: the string node the offsets refer to; else NULL */
+    int type; /* enum scan_type, or SCAN_CUSTOM + i */
+    const char
+        *type_name;    /* "CREDIT_CARD", "SECRET_GITHUB_PAT", custom name; static/scanner-owned */
+    size_t start, end; /* byte offsets into the scanned string, end exclusive */
+    double score;      /* 0..1 from the evidence (checksum, format, context) */
+    unsigned cls;      /* SCAN_CLASS_* bits of this entity */
+    bool over;         /* score cleared the type's threshold (counts for `sensitive`) */
+    const cJSON *node; /* scan_request: the string node the offsets refer to; else NULL */
 };
 
 struct scan_result {

@@ -14,27 +14,28 @@
 /* Special parsers for secret rules whose shape a prefix + charset cannot express. */
 enum scan_special {
     SP_NONE,
-    SP_JWT,     /* eyJ…: three base64url parts, header must decode to JSON */
-    SP_PEM,     /* -----BEGIN … PRIVATE KEY----- block */
-    SP_PUTTY,   /* PuTTY-User-Key-File-N: … Private-Lines */
-    SP_URLPASS, /* scheme://user:password@host */
-    SP_AUTHZ,   /* Authorization: Bearer|Basic|Token value */
-    SP_BEARER,  /* "Bearer <token>" anywhere */
+    SP_JWT,      /* eyJ…: three base64url parts, header must decode to JSON */
+    SP_PEM,      /* -----BEGIN … PRIVATE KEY----- block */
+    SP_PUTTY,    /* PuTTY-User-Key-File-N: … Private-Lines */
+    SP_URLPASS,  /* scheme://user:password@host */
+    SP_AUTHZ,    /* Authorization: Bearer|Basic|Token value */
+    SP_BEARER,   /* "Bearer <token>" anywhere */
     SP_CURLUSER, /* curl -u / --user user:password */
+    SP_AZUREAD,  /* Azure AD client secret: 3 chars, a digit, "Q~", 31-34 chars */
 };
 
-#define SR_CASELESS 0x1u  /* prefix matches in any case */
-#define SR_ANYSTART 0x2u  /* no word boundary needed before the prefix */
-#define SR_OPENEND 0x4u   /* body may continue past max (take max, keep going to the end) */
+#define SR_CASELESS 0x1u   /* prefix matches in any case */
+#define SR_ANYSTART 0x2u   /* no word boundary needed before the prefix */
+#define SR_OPENEND 0x4u    /* body may continue past max (take max, keep going to the end) */
 #define SR_NOSPAN_PFX 0x8u /* span starts after the prefix (prefix is only a trigger) */
 
 struct scan_secret_rule {
-    const char *name;    /* entity type name, "SECRET_…" */
-    const char *prefix;  /* literal trigger (matched as a literal, not a regex) */
-    unsigned flags;      /* SR_* */
-    const char *charset; /* body characters as ranges, e.g. "A-Za-z0-9_-" */
-    short min, max;      /* body length after the prefix */
-    double entropy;      /* minimum Shannon entropy of the body, bits/char */
+    const char *name;          /* entity type name, "SECRET_…" */
+    const char *prefix;        /* literal trigger (matched as a literal, not a regex) */
+    unsigned flags;            /* SR_* */
+    const char *charset;       /* body characters as ranges, e.g. "A-Za-z0-9_-" */
+    short min, max;            /* body length after the prefix */
+    double entropy;            /* minimum Shannon entropy of the body, bits/char */
     enum scan_special special; /* parser for non-prefix shapes */
 };
 
@@ -62,9 +63,9 @@ enum {
     CTX_CRYPTO = 1u << 16,
     CTX_DOB = 1u << 17,
     CTX_IP = 1u << 18,
-    CTX_KEYWORD = 1u << 19, /* secret keyword (password, token, …) for keyword = value */
-    CTX_TITLE = 1u << 20,   /* Mr., Dr., … immediately before a name */
-    CTX_STREET = 1u << 21,  /* street suffix word (Street, Ave, strasse, …) */
+    CTX_KEYWORD = 1u << 19,  /* secret keyword (password, token, …) for keyword = value */
+    CTX_TITLE = 1u << 20,    /* Mr., Dr., … immediately before a name */
+    CTX_STREET = 1u << 21,   /* street suffix word (Street, Ave, strasse, …) */
     CTX_PASSWORD = 1u << 22, /* password-like keyword: lower entropy floor, "is" accepted */
     CTX_NOTPHONE = 1u << 23, /* order/tracking/invoice/ISBN: a number here is not a phone */
 };
@@ -94,16 +95,16 @@ extern const size_t scan_stop_words_len;
 
 /* What a Vectorscan pattern id stands for. */
 enum scan_trig_kind {
-    TK_SECRET, /* idx = secret rule */
-    TK_WORD,   /* idx = scan_words entry */
-    TK_EMAIL,  /* '@' */
-    TK_URL,    /* "://" */
-    TK_WWW,    /* "www." */
-    TK_DOMAIN, /* ".com" and friends: schemeless host */
+    TK_SECRET,  /* idx = secret rule */
+    TK_WORD,    /* idx = scan_words entry */
+    TK_EMAIL,   /* '@' */
+    TK_URL,     /* "://" */
+    TK_WWW,     /* "www." */
+    TK_DOMAIN,  /* ".com" and friends: schemeless host */
     TK_DATAIMG, /* "data:image/" */
-    TK_BECH32, /* "bc1" */
-    TK_CUSTOM, /* idx = custom entity (regex, start of match reported) */
-    TK_DENY,   /* idx = custom entity (deny word) */
+    TK_BECH32,  /* "bc1" */
+    TK_CUSTOM,  /* idx = custom entity (regex, start of match reported) */
+    TK_DENY,    /* idx = custom entity (deny word) */
 };
 
 struct scan_trig {
@@ -114,47 +115,50 @@ struct scan_trig {
 };
 
 struct scan_custom {
-    char *name;        /* entity type name; owned */
-    unsigned cls;      /* SCAN_CLASS_* */
-    double score;      /* score of a match */
-    double threshold;  /* score needed for `sensitive` */
-    char *regex;       /* Vectorscan regex, or NULL for a deny list; owned */
-    char **words;      /* deny words; owned */
-    size_t nwords;     /* entries in words */
+    char *name;       /* entity type name; owned */
+    unsigned cls;     /* SCAN_CLASS_* */
+    double score;     /* score of a match */
+    double threshold; /* score needed for `sensitive` */
+    char *regex;      /* Vectorscan regex, or NULL for a deny list; owned */
+    char **words;     /* deny words; owned */
+    size_t nwords;    /* entries in words */
 };
 
 struct scan_config {
-    bool disabled[SCAN_NTYPES];     /* built-in types turned off */
-    double threshold[SCAN_NTYPES];  /* per-type score needed for `sensitive` */
-    double min_score;               /* entities below are not reported */
-    char **disabled_secrets;        /* SECRET_* names turned off ("SECRET" = all); owned */
-    size_t ndisabled_secrets;       /* entries */
-    struct scan_custom *customs;    /* custom regex and deny-list entities; owned */
-    size_t ncustoms;                /* entries */
-    char **allow;                   /* exact values never reported; owned */
-    size_t nallow;                  /* entries */
+    bool disabled[SCAN_NTYPES];    /* built-in types turned off */
+    double threshold[SCAN_NTYPES]; /* per-type score needed for `sensitive` */
+    double min_score;              /* entities below are not reported */
+    char **disabled_secrets;       /* SECRET_* names turned off ("SECRET" = all); owned */
+    size_t ndisabled_secrets;      /* entries */
+    struct scan_custom *customs;   /* custom regex and deny-list entities; owned */
+    size_t ncustoms;               /* entries */
+    char **allow;                  /* exact values never reported; owned */
+    size_t nallow;                 /* entries */
 };
 
 /* Open-addressing hash set over one NUL-separated word blob. */
 struct scan_dict {
-    const char *blob; /* words, NUL-separated */
-    uint32_t *slots;  /* offset + 1 into blob, 0 = empty; owned */
-    size_t mask;      /* slots - 1 (power of two) */
+    const char *blob;    /* words, NUL-separated */
+    uint32_t *slots;     /* offset + 1 into blob, 0 = empty; owned */
+    unsigned char *lens; /* word length per slot (words are < 255 bytes); owned */
+    size_t mask;         /* slots - 1 (power of two) */
 };
 
 struct scanner {
-    struct scan_config cfg;      /* deep copy of the settings */
-    void *db;                    /* hs_database_t */
-    struct scan_trig *trigs;     /* by pattern id; owned */
-    size_t ntrigs;               /* entries */
-    unsigned char (*charsets)[32]; /* body charset bitmap per secret rule; owned */
-    bool *rule_on;               /* per secret rule: enabled by config; owned */
+    struct scan_config cfg;                     /* deep copy of the settings */
+    void *db;                                   /* hs_database_t */
+    struct scan_trig *trigs;                    /* by pattern id; owned */
+    size_t ntrigs;                              /* entries */
+    unsigned char (*charsets)[32];              /* body charset bitmap per secret rule; owned */
+    bool *rule_on;                              /* per secret rule: enabled by config; owned */
     struct scan_dict first, last, places, stop; /* name dictionaries */
+    unsigned char *bloom; /* SCAN_BLOOM_BYTES: 2-probe filter over first/last/places */
 };
+#define SCAN_BLOOM_BYTES (1u << 16)
 
 struct scan_hit {
-    unsigned id;       /* pattern id */
-    size_t from, to;   /* match; from is exact only for custom regexes */
+    unsigned id;     /* pattern id */
+    size_t from, to; /* match; from is exact only for custom regexes */
 };
 
 struct scan_ctxhit {
@@ -166,18 +170,18 @@ struct scan_ctxhit {
 #define SCAN_MAX_HITS (1u << 20) /* a hostile input cannot grow the scratch past this */
 
 struct scan_scratch {
-    void *hs;                     /* hs_scratch_t */
-    struct scan_hit *hits;        /* raw matches of one scan */
+    void *hs;              /* hs_scratch_t */
+    struct scan_hit *hits; /* raw matches of one scan */
     size_t nhits, caphits;
-    struct scan_ctxhit *ctx;      /* context words, in end order */
+    struct scan_ctxhit *ctx; /* context words, in end order */
     size_t nctx, capctx;
-    struct scan_entity *ents;     /* entities of the last scan_text */
+    struct scan_entity *ents; /* entities of the last scan_text */
     size_t nents, capents;
-    struct scan_entity *rents;    /* entities of the last scan_request */
+    struct scan_entity *rents; /* entities of the last scan_request */
     size_t nrents, caprents;
-    bool overflow;                /* hit cap reached: result fails closed */
-    unsigned ctx_all;             /* union of context groups seen */
-    bool health_code;             /* an NDC code was seen (health context) */
+    bool overflow;    /* hit cap reached: result fails closed */
+    unsigned ctx_all; /* union of context groups seen */
+    bool health_code; /* an NDC code was seen (health context) */
 };
 
 /* detect.c: turns the collected hits into entities (appends to ss->ents). */
@@ -185,6 +189,8 @@ void scan_detect(const struct scanner *s, struct scan_scratch *ss, const char *p
 /* Appends one entity; type_name NULL = scan_type_name(type). */
 void scan_emit(struct scan_scratch *ss, int type, const char *type_name, size_t start, size_t end,
                double score);
+/* FNV-1a over n bytes, shared by the dictionaries and the bloom filter. */
+uint32_t scan_word_hash(const char *w, size_t n);
 /* Dictionary lookup of n bytes. */
 bool scan_dict_has(const struct scan_dict *d, const char *w, size_t n);
 /* Context groups present within [start - before, end + after). */

@@ -72,11 +72,11 @@ scan_card_is_valid(const char *d, size_t n)
         ok = ok || n == 15;
     if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925))
         ok = ok || (n >= 16 && n <= 19); /* Discover */
-    if (p4 >= 3528 && p4 <= 3589) /* JCB */
+    if (p4 >= 3528 && p4 <= 3589)        /* JCB */
         ok = ok || (n >= 16 && n <= 19);
     if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39 || p3 == 309)
         ok = ok || (n >= 14 && n <= 19); /* Diners */
-    if (p2 == 62 || p2 == 81) /* UnionPay */
+    if (p2 == 62 || p2 == 81)            /* UnionPay */
         ok = ok || (n >= 16 && n <= 19);
     if (p2 == 50 || (p2 >= 56 && p2 <= 69) || p4 == 6759 || p4 == 6304) /* Maestro */
         ok = ok || (n >= 12 && n <= 19);
@@ -274,8 +274,8 @@ scan_ipv4_is_private(const unsigned char a[4])
     return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 169 && a[1] == 254) ||
            (a[0] == 172 && a[1] >= 16 && a[1] <= 31) || (a[0] == 192 && a[1] == 168) ||
            (a[0] == 100 && a[1] >= 64 && a[1] <= 127) || (a[0] == 192 && a[1] == 0 && a[2] == 2) ||
-           (a[0] == 198 && a[1] == 51 && a[2] == 100) || (a[0] == 203 && a[1] == 0 && a[2] == 113) ||
-           a[0] >= 224;
+           (a[0] == 198 && a[1] == 51 && a[2] == 100) ||
+           (a[0] == 203 && a[1] == 0 && a[2] == 113) || a[0] >= 224;
 }
 
 static int
@@ -453,10 +453,9 @@ scan_bech32_is_valid(const char *s, size_t n)
     }
     if (lower && upper)
         return false;
-    if (tolower((unsigned char)s[2]) != '1' || !((tolower((unsigned char)s[0]) == 'b' &&
-                                                  tolower((unsigned char)s[1]) == 'c') ||
-                                                 (tolower((unsigned char)s[0]) == 't' &&
-                                                  tolower((unsigned char)s[1]) == 'b')))
+    if (tolower((unsigned char)s[2]) != '1' ||
+        !((tolower((unsigned char)s[0]) == 'b' && tolower((unsigned char)s[1]) == 'c') ||
+          (tolower((unsigned char)s[0]) == 't' && tolower((unsigned char)s[1]) == 'b')))
         return false;
     size_t k = 0;
     v[k++] = (unsigned char)(tolower((unsigned char)s[0]) >> 5);
@@ -476,14 +475,17 @@ scan_bech32_is_valid(const char *s, size_t n)
 
 /* Generic and common sponsored TLDs; two-letter codes are accepted by shape (ccTLDs). */
 static const char *const gtlds[] = {
-    "academy", "agency", "app", "art", "asia", "biz", "blog", "cafe", "cloud", "club", "co",
-    "com", "company", "consulting", "design", "dev", "digital", "edu", "email", "energy", "eu",
-    "gov", "group", "health", "info", "int", "io", "jobs", "law", "life", "live", "ltd", "media",
-    "mil", "mobi", "name", "net", "network", "news", "online", "org", "pro", "shop", "site",
-    "solutions", "space", "store", "tech", "tel", "travel", "xyz", "ai", "page", "team",
-    "systems", "services", "studio", "world", "global", "today", "works", "zone", "center",
-    "capital", "finance", "bank", "insurance", "care", "clinic", "dental", "doctor", "hospital",
-    "museum", "aero", "coop", "top", "website", "link", "click", "one", "inc", "llc",
+    "academy", "agency", "app",       "art",    "asia",      "biz",        "blog",    "cafe",
+    "cloud",   "club",   "co",        "com",    "company",   "consulting", "design",  "dev",
+    "digital", "edu",    "email",     "energy", "eu",        "gov",        "group",   "health",
+    "info",    "int",    "io",        "jobs",   "law",       "life",       "live",    "ltd",
+    "media",   "mil",    "mobi",      "name",   "net",       "network",    "news",    "online",
+    "org",     "pro",    "shop",      "site",   "solutions", "space",      "store",   "tech",
+    "tel",     "travel", "xyz",       "ai",     "page",      "team",       "systems", "services",
+    "studio",  "world",  "global",    "today",  "works",     "zone",       "center",  "capital",
+    "finance", "bank",   "insurance", "care",   "clinic",    "dental",     "doctor",  "hospital",
+    "museum",  "aero",   "coop",      "top",    "website",   "link",       "click",   "one",
+    "inc",     "llc",
 };
 
 bool

@@ -18,6 +18,7 @@ struct store;
  *   store: ./usage.db                      scalar: a SQLite path, or a postgresql:// URL
  *   store: {path: FILE}                    SQLite (default ./hybridgate.db when section is NULL)
  *   store: {url: postgresql://...}         PostgreSQL through libpq
+ *   store: off                             no store: store_put does nothing, store_scan fails
  *   extra keys: queue (rows, default 16384), batch (rows per transaction, default 512),
  *               flush_interval (duration, default 200ms)
  * Creates the schema when missing. Returns the store (owned by the caller, release with
@@ -50,7 +51,7 @@ typedef int store_row_cb(void *ctx, const struct req_record *r);
 int store_scan(struct store *s, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,
                struct hg_err *err);
 
-/* "sqlite" or "postgresql", for logs and the report header. */
+/* "sqlite", "postgresql" or "off", for logs and the report header. */
 const char *store_kind_name(const struct store *s);
 
 #endif

@@ -12,9 +12,11 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/log.h"
 
 struct store_pg {
-    PGconn *conn; /* owned; used by the writer thread only */
+    char *url;    /* connection URL; owned */
+    PGconn *conn; /* connected with the schema in place, or NULL; writer thread only */
 };
 
 static int
@@ -25,6 +27,9 @@ pg_fail(PGconn *c, const char *what, struct hg_err *err)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (msg[i] == '\n' || msg[i] == '\t')
+            msg[i] = ' '; /* libpq's multi-line messages, on one log line */
     return hg_err_set(err, 500, HG_ERR_SERVER, NULL, "store: postgresql %s: %s", what, msg);
 }
 
@@ -52,9 +57,9 @@ pg_connect(const char *url, struct hg_err *err)
     return c;
 }
 
-/* Tables: hg_meta, requests (created when missing). */
-struct store_pg *
-store_pg_open(const char *url, struct hg_err *err)
+/* Connects and creates the schema (tables hg_meta, requests). The connection or NULL with err. */
+static PGconn *
+pg_connect_schema(const char *url, struct hg_err *err)
 {
     PGconn *c = pg_connect(url, err);
     if (c == NULL)
@@ -70,8 +75,29 @@ store_pg_open(const char *url, struct hg_err *err)
         PQfinish(c);
         return NULL;
     }
+    return c;
+}
+
+/* A malformed URL is a config error; a database that is down is not: the gateway must serve
+ * without it, so the writer connects when it can and counts the rows it could not write. */
+struct store_pg *
+store_pg_open(const char *url, struct hg_err *err)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+    if (opts == NULL) {
+        hg_err_set(err, 0, HG_ERR_INVALID, NULL, "store: bad postgresql URL: %s",
+                   perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return NULL;
+    }
+    PQconninfoFree(opts);
     struct store_pg *p = xcalloc(1, sizeof(*p));
-    p->conn = c;
+    p->url = xstrdup(url);
+    struct hg_err cerr = {0};
+    p->conn = pg_connect_schema(url, &cerr);
+    if (p->conn == NULL)
+        log_warn("store", "%s; rows count as failed until it is reachable", cerr.msg + 7);
     return p;
 }
 
@@ -81,6 +107,7 @@ store_pg_close(struct store_pg *p)
     if (p == NULL)
         return;
     PQfinish(p->conn);
+    free(p->url);
     free(p);
 }
 
@@ -137,9 +164,16 @@ store_pg_write(struct store_pg *p, const struct req_record *rows, size_t n, stru
     int ret = -1;
     PGresult *res = NULL;
 
-    /* A dropped connection (database restart) is retried once per batch. */
-    if (PQstatus(p->conn) != CONNECTION_OK)
-        PQreset(p->conn);
+    /* Not connected yet, or the connection dropped (database restart): one try per batch. */
+    if (p->conn && PQstatus(p->conn) != CONNECTION_OK) {
+        PQfinish(p->conn);
+        p->conn = NULL;
+    }
+    if (p->conn == NULL) {
+        p->conn = pg_connect_schema(p->url, err);
+        if (p->conn == NULL)
+            return -1;
+    }
     buf_init(&b, (size_t)1 << 30);
     for (size_t i = 0; i < n; i++)
         copy_row(&b, &rows[i]);

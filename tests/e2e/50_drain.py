@@ -35,6 +35,9 @@ def sigterm_idle_exits_zero():
             rc = gw.wait(10 * SLOW)
             assert rc == 0, "exit %r after SIGTERM (idle)" % rc
             assert time.monotonic() - t0 < 5 * SLOW
+        except BaseException:
+            print("--- gateway stderr (tail) ---\n%s\n--- end ---" % gw.stderr_tail())
+            raise
         finally:
             gw.stop()
             gw.cleanup()
@@ -61,6 +64,9 @@ def sigterm_lets_a_slow_stream_finish():
             assert s.raw == for_client(up.api_requests()[0], {}), "stream bytes changed during the drain"
             rc = gw.wait(10 * SLOW)
             assert rc == 0, "exit %r after draining" % rc
+        except BaseException:
+            print("--- gateway stderr (tail) ---\n%s\n--- end ---" % gw.stderr_tail())
+            raise
         finally:
             gw.stop()
             gw.cleanup()
@@ -81,6 +87,9 @@ def sigterm_lets_a_nonstream_request_finish():
             r = result.get("r")
             assert r is not None and r.status == 200, r
             assert gw.wait(10 * SLOW) == 0
+        except BaseException:
+            print("--- gateway stderr (tail) ---\n%s\n--- end ---" % gw.stderr_tail())
+            raise
         finally:
             gw.stop()
             gw.cleanup()
@@ -109,6 +118,9 @@ def drain_timeout_bounds_the_wait():
             assert s is not None and s.ended in ("eof", "reset"), "client hung: %r" % s
             assert not s.done, "a stream cut by the drain ended with [DONE]"
             assert up.wait_closed(5), "upstream stream not closed after the drain"
+        except BaseException:
+            print("--- gateway stderr (tail) ---\n%s\n--- end ---" % gw.stderr_tail())
+            raise
         finally:
             gw.stop()
             gw.cleanup()

@@ -20,7 +20,8 @@ Modes (keys in brackets, with defaults):
   status      an OpenAI error JSON with [status 500, retry_after None, message]
   stall_head  sleeps [stall 30] before the response head (watching for the client to go away)
   stall_mid   stream: [after 2] events then sleeps [stall 30]; non-stream: head + half the body, sleeps
-  die_mid     stream: [after 2] events then closes the socket ([rst False]: RST instead of FIN);
+  die_mid     stream: [after 2] events then closes the socket ([rst False]: RST instead of FIN, after
+              [pause 0.2] so that the events sent are read before the reset discards them);
               non-stream: head + half the body, then closes
   die_head    closes the connection without answering
   garbage     answers bytes that are not HTTP, then closes
@@ -282,8 +283,8 @@ class Handler(BaseHTTPRequestHandler):
             data = b'{"id": "chatcmpl-broken", "choices": [{"message": '
             self._head(200, "application/json", len(data), extra)
             rec.sent += data
-            self._write(data)
             rec.finished = True
+            self._write(data)
             return
         if mode == "malformed":
             self._head(200, "text/event-stream", extra=extra, chunked=True)
@@ -291,8 +292,8 @@ class Handler(BaseHTTPRequestHandler):
                        b"\n\n", b"event: nonsense\nthis line has no field separator\n\n",
                        b"data: not json at all\n\n", b"data: [DONE]\n\n"):
                 self._chunk(ev)
-            self._end_chunks()
             rec.finished = True
+            self._end_chunks()
             return
         if not want_stream:
             return self._nonstream(rec, spec, kind, req, mode, extra)
@@ -302,8 +303,8 @@ class Handler(BaseHTTPRequestHandler):
         data = json.dumps(obj).encode()
         self._head(status, "application/json", len(data), extra)
         self.rec.sent += data
-        self._write(data)
         self.rec.finished = True
+        self._write(data)
 
     def _usage(self, spec):
         u = spec.get("usage") or {"prompt_tokens": 3, "completion_tokens": 5}
@@ -340,14 +341,14 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "stall_mid":
                 self._sleep(float(spec.get("stall", 30)))
                 rec.sent += data[half:]
-                self._write(data[half:])
                 rec.finished = True
+                self._write(data[half:])
                 return
             return self._close_now(spec.get("rst", False))
         self._head(200, "application/json", len(data), extra)
         rec.sent += data
-        self._write(data)
         rec.finished = True
+        self._write(data)
 
     def stream_events(self, rec, spec, kind, req):
         """The SSE events (bytes, each ending in a blank line) of a normal stream."""
@@ -385,7 +386,11 @@ class Handler(BaseHTTPRequestHandler):
         for i, ev in enumerate(events):
             if mode in ("stall_mid", "die_mid") and i == after:
                 if mode == "die_mid":
-                    return self._close_now(spec.get("rst", False))
+                    # An RST makes the peer's kernel drop data it has not read yet: pause first, so the
+                    # events already sent reach the gateway and only the end of the stream is lost.
+                    rst = spec.get("rst", False)
+                    self._sleep(float(spec.get("pause", 0.2 if rst else 0)))
+                    return self._close_now(rst)
                 self._sleep(float(spec.get("stall", 30)))
             if mode == "drip":
                 for b in range(len(ev)):
@@ -401,8 +406,8 @@ class Handler(BaseHTTPRequestHandler):
             rec.event_times.append(time.monotonic())
             if delay and i + 1 < len(events) and mode != "drip":
                 self._sleep(delay)
-        self._end_chunks()
         rec.finished = True
+        self._end_chunks()
         self.server.fake._notify()
 
     # -- control API (standalone process use) -------------------------------------------------------

@@ -85,9 +85,9 @@ TEST(meter, pool_worked_example)
     /* 30M x 920 tokens a month, peak 1.3x: 13,653 tok/s over 7,200 per replica = 2 replicas */
     double peak = 30e6 * 920 / METER_SECONDS_PER_MONTH * 1.3;
     ASSERT_EQ(meter_pool_replicas_for(p, peak), 2);
-    ASSERT_EQ(meter_pool_replicas_for(p, 1), 2);             /* never below min_replicas */
-    ASSERT_EQ(meter_pool_replicas_for(p, 7200 * 3), 3);      /* exactly full */
-    ASSERT_EQ(meter_pool_replicas_for(p, 7200 * 3 + 1), 4);  /* whole replicas */
+    ASSERT_EQ(meter_pool_replicas_for(p, 1), 2);            /* never below min_replicas */
+    ASSERT_EQ(meter_pool_replicas_for(p, 7200 * 3), 3);     /* exactly full */
+    ASSERT_EQ(meter_pool_replicas_for(p, 7200 * 3 + 1), 4); /* whole replicas */
     /* amortized: 74,500 USD over 2 x 12000 x 0.6 x 2,628,000 s = 37.84 G tokens = 1.96865 USD/M */
     ASSERT_EQ(meter_pool_per_mtok(p), 1968650);
     ASSERT_EQ(meter_cost_micro_usd(m, "local", "llama-3-70b", 900, 100), 1969);

@@ -65,9 +65,9 @@ TEST(report, headline_scales_window_and_measures_bursts)
     int64_t d0;
     ASSERT_EQ(report_parse_date("2026-11-01", &d0), 0);
     const int64_t hour = 3600LL * 1000000;
-    put_rows(s, d0, 10, 1000);              /* hour 0 of day 1: 10k tokens */
-    put_rows(s, d0 + 30 * hour, 30, 1000);  /* hour 30 (day 2): 30k tokens */
-    put_rows(s, d0 + 60 * hour, 5, 1000);   /* outside the window */
+    put_rows(s, d0, 10, 1000);             /* hour 0 of day 1: 10k tokens */
+    put_rows(s, d0 + 30 * hour, 30, 1000); /* hour 30 (day 2): 30k tokens */
+    put_rows(s, d0 + 60 * hour, 5, 1000);  /* outside the window */
     store_flush(s);
     struct buf out;
     buf_init(&out, 1 << 20);

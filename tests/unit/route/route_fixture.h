@@ -30,7 +30,7 @@ static const char route_fixture_yaml[] =
     "    match: {classes: [secret]}\n"
     "    reject: {message: 'secrets must not be sent to a model', status: 422}\n"
     "  - name: ssn-never\n"
-    "    match: {entities: [us_ssn]}\n"
+    "    match: {entities: [us_ssn, 'SECRET_*']}\n"
     "    reject: 'US social security numbers are not accepted'\n"
     "  - name: eu-regulated\n"
     "    match: {classes: [phi, pii, financial], tags: [eu]}\n"

@@ -208,6 +208,10 @@ TEST(health, slots_queue_and_averages)
     ASSERT_NEAR(v.b[0].queue_wait_ms, 50, 1e-6);
     ASSERT_TRUE(v.b[0].tokens_per_s > 100 && v.b[0].tokens_per_s < 200);
     ASSERT_NEAR(v.b[0].error_rate, 0, 1e-9);
+    /* a stale average is forgotten, so a once-slow backend gets public traffic again */
+    health_snapshot(h, f.rc, 2000 + 11000000, &v);
+    ASSERT_NEAR(v.b[0].ttft_ms, 0, 1e-9);
+    ASSERT_NEAR(v.b[0].queue_wait_ms, 0, 1e-9);
     ASSERT_EQ(health_acquire(h, 7, 0), HEALTH_ACQ_OPEN); /* unknown backend fails closed */
     ASSERT_STR(health_acquire_name(HEALTH_ACQ_PROBE), "probe");
     health_free(h);

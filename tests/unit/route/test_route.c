@@ -39,6 +39,20 @@ sat_ab_full(struct route_view *v)
     v->b[GPU_A].queued = 2;
 }
 static void
+full_a_slow_b(struct route_view *v)
+{
+    v->b[GPU_A].inflight = 2;
+    v->b[GPU_B].queue_wait_ms = 5000; /* gpu-b has no SLO: not slow */
+    v->b[GPU_A].ttft_ms = 3000;
+}
+static void
+slow_a_full_b(struct route_view *v)
+{
+    v->b[GPU_A].ttft_ms = 3000; /* over SLO, slots free */
+    v->b[GPU_B].inflight = 2;
+    v->b[GPU_A].inflight = 0;
+}
+static void
 slow_a(struct route_view *v)
 {
     v->b[GPU_A].ttft_ms = 3000; /* slo is 2s */
@@ -137,6 +151,12 @@ static const struct dcase cases[] = {
      ROUTE_REASON_QUEUE, "regulated-stays-local", GPU_A, 0, 1},
     {"PHI, local saturated, queues full -> 503", PHI, N, "llama-70b", N, N, N, 100, N, sat_ab_full,
      ROUTE_REASON_UNAVAILABLE, "regulated-stays-local", -1, 503, 0},
+    {"PHI, a slow with a free slot, b full -> a, no queue", PHI, N, "llama-70b", N, N, N, 100, N,
+     slow_a_full_b, ROUTE_REASON_SENSITIVE, "regulated-stays-local", GPU_A, 0, 1},
+    {"PHI, a full (queue room) and slow, b has room -> b", PHI, N, "llama-70b", N, N, N, 100, N,
+     full_a_slow_b, ROUTE_REASON_SENSITIVE, "regulated-stays-local", GPU_B, 0, 2},
+    {"public, a slow, b full -> burst before slow a", 0, N, "llama-70b", N, N, N, 100, N,
+     slow_a_full_b, ROUTE_REASON_BURST, "default", TOGETHER, 0, 2},
     {"PHI, gpu-a open -> gpu-b", PHI, N, "llama-70b", N, N, N, 100, N, open_a,
      ROUTE_REASON_SENSITIVE, "regulated-stays-local", GPU_B, 0, 1},
     {"PHI, both open -> 503", PHI, N, "llama-70b", N, N, N, 100, N, open_ab,
@@ -156,6 +176,8 @@ static const struct dcase cases[] = {
      ROUTE_REASON_REJECT, "block-secrets", -1, 422, 0},
     {"US_SSN entity -> reject 403", PII, "EMAIL_ADDRESS,US_SSN", "llama-70b", N, N, N, 100, N, N,
      ROUTE_REASON_REJECT, "ssn-never", -1, 403, 0},
+    {"entity prefix SECRET_* (no class reported) -> reject", 0, "SECRET_GITHUB_PAT", "llama-70b", N,
+     N, N, 100, N, N, ROUTE_REASON_REJECT, "ssn-never", -1, 403, 0},
     {"other entity -> regulated", PII, "EMAIL_ADDRESS", "llama-70b", N, N, N, 100, N, N,
      ROUTE_REASON_SENSITIVE, "regulated-stays-local", GPU_A, 0, 2},
     /* residency + trusted hosted */

@@ -374,3 +374,60 @@ TEST(route_config, doc_example_behaviour)
     }
     ASSERT_EQ(bad, 0);
 }
+
+static char *
+slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *p = malloc(cap);
+    size_t r;
+    while ((r = fread(p + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (n + 1 == cap)
+            p = realloc(p, cap *= 2);
+    }
+    fclose(f);
+    p[n] = '\0';
+    *len = n;
+    return p;
+}
+
+/* docs/routing.md quotes the fixtures verbatim, so the docs' configs are the tested ones. */
+TEST(route_config, docs_quote_fixtures)
+{
+    size_t dl;
+    char *doc = slurp("docs/routing.md", &dl);
+    if (doc == NULL)
+        TEST_FAIL_("docs/routing.md not found (run from the repository root)");
+    int seen = 0;
+    const char *mark = "<!-- fixture: ";
+    for (char *m = strstr(doc, mark); m; m = strstr(m + 1, mark)) {
+        char path[128];
+        const char *pe = strstr(m, " -->");
+        size_t pl = (size_t)(pe - (m + strlen(mark)));
+        ASSERT_TRUE(pe != NULL && pl < sizeof(path));
+        memcpy(path, m + strlen(mark), pl);
+        path[pl] = '\0';
+        const char *open = strstr(pe, "```yaml\n");
+        ASSERT_TRUE(open != NULL);
+        open += strlen("```yaml\n");
+        const char *close = strstr(open, "```");
+        ASSERT_TRUE(close != NULL);
+        size_t fl;
+        char *file = slurp(path, &fl);
+        if (file == NULL)
+            TEST_FAIL_("%s not found", path);
+        bool same = fl == (size_t)(close - open) && memcmp(file, open, fl) == 0;
+        free(file);
+        if (!same) {
+            free(doc);
+            TEST_FAIL_("docs/routing.md differs from %s", path);
+        }
+        seen++;
+    }
+    free(doc);
+    ASSERT_EQ(seen, 3);
+}

@@ -17,25 +17,25 @@ TEST(validate, luhn)
 
 TEST(validate, cards)
 {
-    ASSERT_TRUE(scan_card_is_valid(S("4556601938071755")));    /* Visa 16 */
-    ASSERT_TRUE(scan_card_is_valid(S("4111111111111111")));    /* Visa test */
-    ASSERT_TRUE(scan_card_is_valid(S("4222222222222")));       /* Visa 13 */
-    ASSERT_TRUE(scan_card_is_valid(S("4000000000000000006"))); /* Visa 19 */
-    ASSERT_TRUE(scan_card_is_valid(S("5555555555554444")));    /* Mastercard 5x */
-    ASSERT_TRUE(scan_card_is_valid(S("2223003122003222")));    /* Mastercard 2-series */
-    ASSERT_TRUE(scan_card_is_valid(S("378282246310005")));     /* Amex */
-    ASSERT_TRUE(scan_card_is_valid(S("6011111111111117")));    /* Discover */
-    ASSERT_TRUE(scan_card_is_valid(S("3530111333300000")));    /* JCB */
-    ASSERT_TRUE(scan_card_is_valid(S("30569309025904")));      /* Diners 14 */
-    ASSERT_TRUE(scan_card_is_valid(S("6759649826438453")));    /* Maestro 16 */
-    ASSERT_TRUE(scan_card_is_valid(S("675964982648")));        /* Maestro 12 */
-    ASSERT_TRUE(scan_card_is_valid(S("6304000000000000")));    /* Maestro 6304 */
-    ASSERT_TRUE(scan_card_is_valid(S("6200000000000005")));    /* UnionPay */
-    ASSERT_FALSE(scan_card_is_valid(S("4556601938071756")));   /* Luhn fails */
-    ASSERT_FALSE(scan_card_is_valid(S("1234567812345670")));   /* no network */
-    ASSERT_FALSE(scan_card_is_valid(S("0000000000000000")));   /* repeated */
+    ASSERT_TRUE(scan_card_is_valid(S("4556601938071755")));       /* Visa 16 */
+    ASSERT_TRUE(scan_card_is_valid(S("4111111111111111")));       /* Visa test */
+    ASSERT_TRUE(scan_card_is_valid(S("4222222222222")));          /* Visa 13 */
+    ASSERT_TRUE(scan_card_is_valid(S("4000000000000000006")));    /* Visa 19 */
+    ASSERT_TRUE(scan_card_is_valid(S("5555555555554444")));       /* Mastercard 5x */
+    ASSERT_TRUE(scan_card_is_valid(S("2223003122003222")));       /* Mastercard 2-series */
+    ASSERT_TRUE(scan_card_is_valid(S("378282246310005")));        /* Amex */
+    ASSERT_TRUE(scan_card_is_valid(S("6011111111111117")));       /* Discover */
+    ASSERT_TRUE(scan_card_is_valid(S("3530111333300000")));       /* JCB */
+    ASSERT_TRUE(scan_card_is_valid(S("30569309025904")));         /* Diners 14 */
+    ASSERT_TRUE(scan_card_is_valid(S("6759649826438453")));       /* Maestro 16 */
+    ASSERT_TRUE(scan_card_is_valid(S("675964982648")));           /* Maestro 12 */
+    ASSERT_TRUE(scan_card_is_valid(S("6304000000000000")));       /* Maestro 6304 */
+    ASSERT_TRUE(scan_card_is_valid(S("6200000000000005")));       /* UnionPay */
+    ASSERT_FALSE(scan_card_is_valid(S("4556601938071756")));      /* Luhn fails */
+    ASSERT_FALSE(scan_card_is_valid(S("1234567812345670")));      /* no network */
+    ASSERT_FALSE(scan_card_is_valid(S("0000000000000000")));      /* repeated */
     ASSERT_FALSE(scan_card_is_valid(S("411111111111111111111"))); /* too long */
-    ASSERT_FALSE(scan_card_is_valid(S("37828224631000")));     /* Amex wrong length */
+    ASSERT_FALSE(scan_card_is_valid(S("37828224631000")));        /* Amex wrong length */
 }
 
 TEST(validate, iban)
@@ -135,8 +135,9 @@ TEST(validate, misc)
     ASSERT_FALSE(scan_tld_is_known(S("exe")));
     ASSERT_NEAR(scan_entropy(S("aaaa")), 0.0, 1e-9);
     ASSERT_NEAR(scan_entropy(S("abcd")), 2.0, 1e-9);
-    ASSERT_TRUE(scan_jwt_is_valid(S("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxLCJiIjoyLCJjIjozfQ."
-                                    "hxhGCCCmGV9nT1slief1WgEsOsfdnlVizNrODxfh1M8")));
+    ASSERT_TRUE(
+        scan_jwt_is_valid(S("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhIjoxLCJiIjoyLCJjIjozfQ."
+                            "hxhGCCCmGV9nT1slief1WgEsOsfdnlVizNrODxfh1M8")));
     ASSERT_FALSE(scan_jwt_is_valid(S("eyOqFIzD3dvYXNdOFQCj.ey_Bt0MxoGqFjmYxZ-.pZJdI4Hc94n=")));
     ASSERT_TRUE(scan_date_is_valid(2024, 2, 29));
     ASSERT_FALSE(scan_date_is_valid(2023, 2, 29));
