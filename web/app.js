@@ -65,6 +65,11 @@ async function getJson(path) {
     showLogin('The admin key was refused.');
     throw new Error('unauthorized');
   }
+  if (r.status === 404 && path.startsWith('/admin/')) {
+    sessionStorage.removeItem(KEY);
+    showLogin('The admin API is off on this gateway: set admin_key_env in its config.');
+    throw new Error('unauthorized');
+  }
   if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
   return r.json();
 }
