@@ -709,6 +709,9 @@ metrics_render_prometheus(struct metrics_registry *reg, struct buf *dst)
             /* The backend x rule x status cross product is sparse: print only what happened. */
             if (d->shape == SHAPE_REQ && c[0] == 0)
                 continue;
+            /* Gauges describe a configured backend's state; "none" has no state to report. */
+            if (d->shape == SHAPE_BACKEND && md->type == METRIC_GAUGE && slot == reg->nbackends)
+                continue;
             buf_reset(&labels);
             put_labels(&labels, reg, d->shape, slot);
             const char *ls = labels.p ? labels.p : "";
