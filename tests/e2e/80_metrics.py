@@ -269,6 +269,19 @@ def access_log_lines_canary_and_sighup_reopen():
 
 
 @test
+def access_log_to_stdout():
+    with FakeUpstream("local", models=["m", "both"]) as lo, FakeUpstream("cloud", models=["h", "both"]) as hi:
+        with Gateway(config(lo, hi, access_log="stdout"), env=ENV) as gw:
+            for i in range(3):
+                assert gw.chat(chat_body("m", "hello %d" % i)).status == 200
+
+            def lines():
+                return [json.loads(l) for l in gw.stdout_text().splitlines() if l.startswith("{")]
+            assert wait_until(lambda: len(lines()) == 3, 5), gw.stdout_text()
+            assert all(r["status"] == 200 and r["backend"] == "local" for r in lines()), lines()
+
+
+@test
 def cost_today_survives_restart_and_economics_headline():
     import tempfile
     tmp = tempfile.mkdtemp(prefix="hg-e2e-econ-")
