@@ -64,5 +64,20 @@ def a_stable_model_is_not_drift():
             assert drift_metric() == 0.0, drift_metric()
 
 
+@test
+def a_changed_model_is_a_drift_event():
+    with FakeUpstream("gpu-a", models=["m1"]) as a:
+        cfg = {"backends": [backend("gpu-a", a, ["m1"], health_interval=0)]}
+        with Gateway(cfg) as gw:
+            assert gw.chat(chat_body("m1")).status == 200
+            a.push({"mode": "ok", "reply_model": "m1-2026-12-rebuild"})  # the server was upgraded
+            assert gw.chat(chat_body("m1")).status == 200
+            m = request(gw.port, "GET", "/metrics").body.decode()
+            lines = [x for x in m.splitlines()
+                     if x.startswith("hybridgate_model_drift_events_total{") and 'backend="gpu-a"' in x]
+            assert lines and float(lines[0].rsplit(" ", 1)[1]) == 1.0, lines
+            assert wait_until(lambda: "drift" in gw.stderr_text(), 3), gw.stderr_tail()
+
+
 if __name__ == "__main__":
     main()
