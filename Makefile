@@ -4,7 +4,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libevent libevent_pthreads libcurl libcjson yaml-0.1 libhs sqlite3 libpq hiredis libcrypto
+PKGS    := libevent libevent_pthreads libcurl libcjson yaml-0.1 libhs sqlite3 libpq libcrypto
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef \
            -Wpointer-arith -Wcast-align -Wnull-dereference -Werror
 OPT     ?= -O2
