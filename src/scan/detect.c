@@ -498,6 +498,13 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
                 if (e > k)
                     end = e;
             }
+            /* North American toll-free numbers (1-800, 888, 877, …) belong to businesses */
+            const char *q = d;
+            if (nd == 11 && d[0] == '1')
+                q = d + 1;
+            if ((nd == 10 || nd == 11) && q[0] == '8' && q[1] == q[2] &&
+                strchr("0876543", q[1]) && !(r->plus && d[0] != '1'))
+                sc = 0.45;
             scan_emit(ss, SCAN_PHONE_NUMBER, NULL, r->start, end, sc);
             return;
         }
