@@ -1234,9 +1234,12 @@ next_id_token(const char *p, size_t n, size_t from, size_t *ts, size_t *te)
         }
         size_t s = k;
         bool dig = false;
+        /* '-' joins any alphanumerics ("1EG4-TE5-MK73"), a space only digits ("943 476 5919") */
         while (k < n && (is_alnum((unsigned char)p[k]) ||
-                         ((p[k] == '-' || p[k] == ' ') && k + 1 < n &&
-                          is_dig((unsigned char)p[k + 1]) && is_dig((unsigned char)p[k - 1])))) {
+                         (p[k] == '-' && k + 1 < n && is_alnum((unsigned char)p[k + 1]) &&
+                          is_alnum((unsigned char)p[k - 1])) ||
+                         (p[k] == ' ' && k + 1 < n && is_dig((unsigned char)p[k + 1]) &&
+                          is_dig((unsigned char)p[k - 1])))) {
             dig = dig || is_dig((unsigned char)p[k]);
             k++;
         }
