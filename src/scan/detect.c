@@ -1376,17 +1376,7 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             i++;
             continue;
         }
-        /* a sequence of up to 3 capitalised words separated by one space */
         size_t ws[3] = {i}, we[3] = {w1e};
-        int nw = 1;
-        while (nw < 3 && we[nw - 1] + 1 < n && p[we[nw - 1]] == ' ') {
-            size_t e = cap_word(p, n, we[nw - 1] + 1);
-            if (e == we[nw - 1] + 1)
-                break;
-            ws[nw] = we[nw - 1] + 1;
-            we[nw] = e;
-            nw++;
-        }
         /* the title must end right before the name ("Dr. Smith", "Mr Smith") */
         bool titled = (ss->ctx_all & CTX_TITLE) && ws[0] >= 2 &&
                       (scan_ctx_near(ss, ws[0] - 1, ws[0] - 1, 1, 1) & CTX_TITLE);
@@ -1395,6 +1385,16 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         if (!titled && !sc_bloom_has(sc, p + ws[0], we[0] - ws[0])) {
             i = we[0];
             continue;
+        }
+        /* a sequence of up to 3 capitalised words separated by one space */
+        int nw = 1;
+        while (nw < 3 && we[nw - 1] + 1 < n && p[we[nw - 1]] == ' ') {
+            size_t e = cap_word(p, n, we[nw - 1] + 1);
+            if (e == we[nw - 1] + 1)
+                break;
+            ws[nw] = we[nw - 1] + 1;
+            we[nw] = e;
+            nw++;
         }
         bool s0 = scan_dict_has(&sc->stop, p + ws[0], we[0] - ws[0]);
         if (s0 && nw == 1 && !titled) {
