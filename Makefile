@@ -98,6 +98,8 @@ valgrind: $(BUILD)/unit_tests
 
 bench: deps $(BUILD)/hybridgate $(BENCH_BIN)
 	$(Q)for b in $(BENCH_BIN); do $$b || exit 1; done
+	$(Q)bench/metrics_ir.sh
+	$(Q)bench/metrics_overhead.sh
 	$(Q)bench/gateway.sh
 
 FUZZ_SECONDS ?= 60
