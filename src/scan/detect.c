@@ -342,9 +342,8 @@ try_base58(struct scan_scratch *ss, const char *p, size_t n, size_t i)
 
 /* DEA registration number: two letters directly before seven digits. */
 static void
-try_dea(struct scan_scratch *ss, const char *p, size_t n, size_t ls, const struct run *r)
+try_dea(struct scan_scratch *ss, const char *p, size_t ls, const struct run *r)
 {
-    (void)n;
     if (r->ng != 1 || r->nd != 7 || !scan_dea_is_valid(p + ls, 9))
         return;
     unsigned g = ctx_before(ss, ls, r->end);
@@ -502,8 +501,8 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             const char *q = d;
             if (nd == 11 && d[0] == '1')
                 q = d + 1;
-            if ((nd == 10 || nd == 11) && q[0] == '8' && q[1] == q[2] &&
-                strchr("0876543", q[1]) && !(r->plus && d[0] != '1'))
+            if ((nd == 10 || nd == 11) && q[0] == '8' && q[1] == q[2] && strchr("0876543", q[1]) &&
+                !(r->plus && d[0] != '1'))
                 sc = 0.45;
             scan_emit(ss, SCAN_PHONE_NUMBER, NULL, r->start, end, sc);
             return;
@@ -542,7 +541,7 @@ digit_pass(struct scan_scratch *ss, const char *p, size_t n)
             r.sep[0] == '.' && r.glen[1] <= 4 && !(end < n && is_wordc((unsigned char)p[end])))
             ss->health_code = true;
         if (i - ls == 2 && (ls == 0 || !is_wordc((unsigned char)p[ls - 1])))
-            try_dea(ss, p, n, ls, &r);
+            try_dea(ss, p, ls, &r);
         else if (r.nd >= 6 || (r.ng == 4 && r.sep[0] == '.'))
             classify_run(ss, p, n, &r);
         /* skip the rest of an alphanumeric token so "v2024" is not re-read mid-way */
@@ -1048,7 +1047,8 @@ looks_random(const char *v, size_t n)
     return false;
 }
 
-/* keyword = value: "api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x". */
+/* Identifiers that contain a keyword but name no secret ("max_tokens", "keyboard", "api_url",
+ * "author"); Authorization headers have their own parser. */
 static const char *const kv_ident_stop[] = {
     "public",        "tokeniz",     "max_token", "tokens",      "token_type", "token_url",
     "tokenurl",      "keyword",     "keyboard",  "keys",        "keyid",      "key_id",
@@ -1063,11 +1063,13 @@ static const char *const kv_ident_stop[] = {
     "accesscontrol", "authenticat", "authoriz",  "_len",        "_id_",       "_enabled",
     "_policy",       "_rotation",   "_ref",      "arn",         "_field"};
 
+/* keyword = value ("api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x"): the
+ * identifier around the keyword at [ws, we), an assignment operator, then a
+ * value that is long, random-looking and no placeholder. password-like keywords accept lower
+ * entropy and "password is X". Emits SECRET_PASSWORD or SECRET_GENERIC over the value. */
 static void
-do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n, size_t ws,
-           size_t we, bool password)
+do_keyword(struct scan_scratch *ss, const char *p, size_t n, size_t ws, size_t we, bool password)
 {
-    (void)sc;
     /* the whole identifier around the keyword */
     size_t is = ws, ie = we;
     while (is > 0 && (is_alnum((unsigned char)p[is - 1]) || strchr("_.-", p[is - 1])) &&
@@ -1107,7 +1109,7 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             k = u;
     }
     size_t op = k;
-    bool found = false, flag = false;
+    bool found = false;
     if (k < n && p[k] == ',' && k > ie &&
         (p[k - 1] == '"' || p[k - 1] == '\'' || p[k - 2] == '"')) {
         k++;
@@ -1137,13 +1139,11 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             k += 3;
             found = true;
         } else if (is >= 2 && p[is - 1] == '-' && op > ie && p[op - 1] == ' ') {
-            flag = true;
-            found = true;
+            found = true; /* a command-line flag: --password X */
         }
         if (!found)
             return;
     }
-    (void)flag;
     char quote = 0;
     while (k < n && k - op < 12 &&
            (p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '\'' || p[k] == '`' ||
@@ -1709,6 +1709,6 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
                 scan_emit(ss, SCAN_PERSON, NULL, c->end + 1, e, 0.8);
         }
         if (c->groups & CTX_KEYWORD)
-            do_keyword(sc, ss, p, n, c->start, c->end, (c->groups & CTX_PASSWORD) != 0);
+            do_keyword(ss, p, n, c->start, c->end, (c->groups & CTX_PASSWORD) != 0);
     }
 }
