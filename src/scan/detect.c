@@ -1170,8 +1170,27 @@ do_keyword(struct scan_scratch *ss, const char *p, size_t n, size_t ws, size_t w
     if (vl < (password ? 6u : 8u) || vl > 500)
         return;
     const char *v = p + vs;
-    if (is_placeholder(v, vl) || v[0] == '$' || v[0] == '%' || v[0] == '#' || v[0] == '@')
+    if (is_placeholder(v, vl) || v[0] == '$' || v[0] == '%' || v[0] == '#' || v[0] == '@' ||
+        is_fake_password(v, vl))
         return;
+    /* "myPassword", "your_api_key", "MY_SECRET": documentation stand-ins */
+    if (vl < 32) {
+        char low[32];
+        size_t ll = 0;
+        for (size_t i = 0; i < vl; i++)
+            if (v[i] != '_' && v[i] != '-')
+                low[ll++] = (char)tolower((unsigned char)v[i]);
+        low[ll] = 0;
+        static const char *const stand_ins[] = {"password", "pass",      "pwd",
+                                                "secret",   "key",       "token",
+                                                "apikey",   "secretkey", "accesskey"};
+        const char *rest = !strncmp(low, "my", 2)     ? low + 2
+                           : !strncmp(low, "your", 4) ? low + 4
+                                                      : NULL;
+        for (size_t i = 0; rest && i < sizeof(stand_ins) / sizeof(stand_ins[0]); i++)
+            if (!strcmp(rest, stand_ins[i]))
+                return;
+    }
     if (k < n && (p[k] == '(' || p[k] == '['))
         return; /* a call or an index: code, not a literal */
     static const char *const lits[] = {"true",     "false",    "null",     "none",   "undefined",
