@@ -60,7 +60,16 @@ $(BUILD)/%.o: %.c
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	$(Q)$(CC) -std=c11 -O1 -c -o $@ $<
 
-$(BUILD)/libhg.a: $(LIB_OBJ) $(BUILD)/gen/web_assets.o
+# The scanner's name and place dictionaries, derived from an npm package at build time.
+$(BUILD)/gen/names.c: scripts/names/gen.sh scripts/names/gen.py scripts/names/dump.mjs scripts/names/words.mjs
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)scripts/names/gen.sh $@
+
+$(BUILD)/gen/names.o: $(BUILD)/gen/names.c
+	$(Q)$(CC) -std=c11 -O1 -Isrc $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libhg.a: $(LIB_OBJ) $(BUILD)/gen/web_assets.o $(BUILD)/gen/names.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/hybridgate: $(BUILD)/src/main.o $(BUILD)/libhg.a
@@ -115,9 +124,10 @@ build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-build/fuzz/libhg.a: $(FUZZ_OBJ) $(BUILD)/gen/web_assets.c
+build/fuzz/libhg.a: $(FUZZ_OBJ) $(BUILD)/gen/web_assets.c $(BUILD)/gen/names.c
 	$(Q)clang -std=c11 -O1 -c -o build/fuzz/obj/web_assets.o $(BUILD)/gen/web_assets.c
-	$(Q)rm -f $@ && ar rcs $@ $(FUZZ_OBJ) build/fuzz/obj/web_assets.o
+	$(Q)clang $(FUZZ_CFLAGS) -c -o build/fuzz/obj/names.o $(BUILD)/gen/names.c
+	$(Q)rm -f $@ && ar rcs $@ $(FUZZ_OBJ) build/fuzz/obj/web_assets.o build/fuzz/obj/names.o
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libhg.a
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libhg.a $(PKG_LIBS) -lpthread -lm
