@@ -32,7 +32,7 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 WEB_SRC  := $(sort $(wildcard web/*))
 
-.PHONY: all deps run test unit e2e bench asan valgrind fuzz format lint gen clean help
+.PHONY: clang all deps run test unit e2e bench asan valgrind fuzz format lint gen clean help
 all: $(BUILD)/hybridgate
 
 help:
@@ -83,6 +83,10 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libhg.a
 $(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(BUILD)/libhg.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The same sources must build warning-free with clang too (house rule); build/clang is separate.
+clang:
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
+
 unit: $(BUILD)/unit_tests
 	$(Q)$(BUILD)/unit_tests
 
@@ -91,6 +95,7 @@ e2e: $(BUILD)/hybridgate
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit_tests
+	$(Q)$(MAKE) --no-print-directory clang
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)HYBRIDGATE_BIN=$(abspath $(BUILD)/hybridgate) sh tests/scan/run.sh
 	$(Q)$(MAKE) --no-print-directory e2e
