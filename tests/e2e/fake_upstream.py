@@ -62,7 +62,7 @@ class Record:
         self.t_start = time.monotonic()
         self.spec = None
         self.status = None  # status sent, None if none
-        self.sent = b""  # response body bytes sent (de-chunked)
+        self.sent = bytearray()  # response body bytes sent (de-chunked); compares equal to bytes
         self.events_sent = 0
         self.event_times = []  # monotonic time of each SSE event written
         self.finished = False  # the whole response was written
@@ -81,7 +81,7 @@ class Record:
         return {
             "id": self.id, "method": self.method, "path": self.path, "headers": self.headers,
             "body": self.body.decode("utf-8", "replace"), "spec": self.spec, "status": self.status,
-            "sent": self.sent.decode("utf-8", "replace"), "events_sent": self.events_sent,
+            "sent": bytes(self.sent).decode("utf-8", "replace"), "events_sent": self.events_sent,
             "finished": self.finished, "closed_early": self.closed_early,
         }
 

@@ -462,6 +462,7 @@ def stream(port, path, body, headers=None, timeout=10.0, stop_after=None):
     t0 = time.monotonic()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout * SLOW)
     buf = b""
+    raw = bytearray()
     try:
         c.request("POST", path, body=_encode(body), headers=h)
         r = c.getresponse()
@@ -483,7 +484,7 @@ def stream(port, path, body, headers=None, timeout=10.0, stop_after=None):
                 break
             now = time.monotonic() - t0
             res.chunks.append((now, data))
-            res.raw += data
+            raw += data
             buf += data
             while b"\n\n" in buf.replace(b"\r\n", b"\n"):
                 norm = buf.replace(b"\r\n", b"\n")
@@ -503,6 +504,7 @@ def stream(port, path, body, headers=None, timeout=10.0, stop_after=None):
             except OSError:
                 pass
         c.close()
+        res.raw = bytes(raw)
     res.elapsed = time.monotonic() - t0
     return res
 
