@@ -32,6 +32,7 @@
 #include "store/store.h"
 
 #define DRAIN_POLL_MS 20
+#define DRAIN_FLUSH_US 100000 /* after the last request ends, time for its bytes to leave */
 #define HEALTH_TICK_MS 250
 
 /* ---- active health checks (worker 0) ------------------------------------------------------ */
@@ -126,11 +127,21 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     size_t open = http_server_open_requests(w->srv);
-    if (open == 0 || clock_mono_us() >= w->drain_deadline_us) {
-        if (open)
-            log_warn("drain", "worker=%d drain_timeout passed with %zu requests open", w->id, open);
+    int64_t now = clock_mono_us();
+    if (open && now >= w->drain_deadline_us) {
+        log_warn("drain", "worker=%d drain_timeout passed with %zu requests open", w->id, open);
         event_base_loopexit(w->base, NULL);
         return;
+    }
+    if (open == 0) {
+        /* A finished reply may still sit in its connection's output buffer: give the loop a
+         * moment to write it before the connections are closed. */
+        if (w->drain_idle_since == 0)
+            w->drain_idle_since = now;
+        if (now - w->drain_idle_since >= DRAIN_FLUSH_US) {
+            event_base_loopexit(w->base, NULL);
+            return;
+        }
     }
     struct timeval tv = {0, DRAIN_POLL_MS * 1000};
     evtimer_add(w->drain_timer, &tv);
@@ -208,6 +219,40 @@ worker_cleanup(struct worker *w)
         scan_scratch_free(w->scratch);
     if (w->base)
         event_base_free(w->base);
+}
+
+int
+gateway_check(const struct config *cfg, size_t *nrules, struct hg_err *err)
+{
+    struct scan_config *sc = NULL;
+    struct scanner *scanner = NULL;
+    struct route_config *rc = NULL;
+    struct meter *meter = NULL;
+    struct admin_conf ac;
+    int rc_ = -1;
+
+    if (scan_config_load(cfg_get(cfg->doc.root, "scanner"), &sc, err) < 0)
+        goto out;
+    scanner = scan_new(sc, err); /* custom patterns must compile */
+    if (scanner == NULL)
+        goto out;
+    /* a rule that could send sensitive data to a hosted backend fails here */
+    if (route_config_load(cfg_get(cfg->doc.root, "routing"), cfg, &rc, err) < 0)
+        goto out;
+    meter = meter_new(cfg, err);
+    if (meter == NULL)
+        goto out;
+    if (admin_conf_load(cfg, &ac, err) < 0)
+        goto out;
+    if (nrules)
+        *nrules = route_config_nrules(rc);
+    rc_ = 0;
+out:
+    meter_free(meter);
+    route_config_free(rc);
+    scan_free(scanner);
+    scan_config_free(sc);
+    return rc_;
 }
 
 int

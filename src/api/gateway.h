@@ -50,10 +50,16 @@ struct worker {
     struct scan_scratch *scratch; /* this thread's scanner scratch */
     struct event *drain_timer; /* checks whether in-flight work has finished */
     int64_t drain_deadline_us; /* monotonic deadline of the drain */
+    int64_t drain_idle_since;  /* when the worker's last open request ended, 0 = not yet */
     uint64_t rng;              /* request-id generator state */
     struct probe *probes[CONFIG_MAX_BACKENDS]; /* worker 0: running health probe per backend */
     struct admin_worker admin; /* this thread's metrics shard and access-log queue */
 };
+
+/* Loads and checks every room's config section without serving (check-config): scanner (custom
+ * patterns compiled), routing rules (privacy invariant), prices, metrics/dashboard. 0 or -1 with
+ * err holding "file:line: reason". *nrules (may be NULL) gets the number of routing rules. */
+int gateway_check(const struct config *cfg, size_t *nrules, struct hg_err *err);
 
 /* Runs the gateway until SIGTERM/SIGINT, then drains. Returns the process exit status. */
 int gateway_run(const struct config *cfg);

@@ -551,18 +551,53 @@ out:
     return ret;
 }
 
+/* "frontier USD 80,000 · hosted-open USD 9,000 · self-hosted USD 74,500" for a/month */
+static void
+what_if_line(const struct report *r, const struct rep_item *it, struct buf *out)
+{
+    char a[48];
+    char line[256];
+    size_t n = 0;
+    line[0] = '\0';
+    if (it->w.frontier_monthly >= 0)
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "frontier %s",
+                              tco_usd(it->w.frontier_monthly, a, sizeof(a)));
+    if (it->w.open_monthly >= 0 && n < sizeof(line))
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%shosted-open %s", n ? ", " : "",
+                              tco_usd(it->w.open_monthly, a, sizeof(a)));
+    if (r->have_pool && n < sizeof(line))
+        n += (size_t)snprintf(line + n, sizeof(line) - n, "%sself-hosted all-in %s", n ? ", " : "",
+                              tco_usd(it->r.self_total, a, sizeof(a)));
+    if (n < sizeof(line))
+        snprintf(line + n, sizeof(line) - n, "%s", n ? " a month" : "no options configured");
+    buf_append_json_str(out, line, strlen(line));
+}
+
+static void
+json_usd_or_null(struct buf *out, const char *key, int64_t v, bool present)
+{
+    buf_printf(out, ",\"%s\":", key);
+    if (present)
+        report_json_usd(out, v);
+    else
+        buf_appends(out, "null");
+}
+
 int
 report_headline_json(const struct config *cfg, struct store *s, int64_t from_us, int64_t to_us,
                      struct buf *out, struct hg_err *err)
 {
     struct report r;
+    char a[48];
+    char b[48];
+    char sentence[768];
     memset(&r, 0, sizeof(r));
     if (report_build(&r, cfg, s, from_us, to_us, true, err) < 0) {
         report_cleanup(&r);
         return -1;
     }
     buf_printf(out,
-               "{\"window_hours\":%.0f,\"requests\":%lld,\"input_tokens\":%lld,"
+               "{\"available\":true,\"window_hours\":%.0f,\"requests\":%lld,\"input_tokens\":%lld,"
                "\"output_tokens\":%lld,\"peak_hour_over_mean\":%.4f,"
                "\"busiest_day_over_mean\":%.4f,\"spend_usd\":",
                r.window_hours, (long long)r.total.requests, (long long)r.total.input_tokens,
@@ -571,24 +606,38 @@ report_headline_json(const struct config *cfg, struct store *s, int64_t from_us,
     report_json_usd(out, r.total.cost);
     buf_appends(out, ",\"monthly\":{\"hybrid_usd\":");
     report_json_usd(out, r.hybrid_monthly);
-    buf_appends(out, ",\"frontier_usd\":");
-    if (r.all.w.frontier_monthly >= 0)
-        report_json_usd(out, r.all.w.frontier_monthly);
-    else
-        buf_appends(out, "null");
-    buf_appends(out, ",\"hosted_open_usd\":");
-    if (r.all.w.open_monthly >= 0)
-        report_json_usd(out, r.all.w.open_monthly);
-    else
-        buf_appends(out, "null");
-    buf_appends(out, ",\"self_hosted_usd\":");
-    if (r.have_pool)
-        report_json_usd(out, r.all.r.self_total);
-    else
-        buf_appends(out, "null");
+    json_usd_or_null(out, "frontier_usd", r.all.w.frontier_monthly, r.all.w.frontier_monthly >= 0);
+    json_usd_or_null(out, "hosted_open_usd", r.all.w.open_monthly, r.all.w.open_monthly >= 0);
+    json_usd_or_null(out, "self_hosted_usd", r.all.r.self_total, r.have_pool);
     buf_printf(out, "},\"recommendation\":\"%s\",\"reason\":", tco_choice_name(r.all.r.choice));
     buf_append_json_str(out, r.all.r.reason, strlen(r.all.r.reason));
-    int rc = buf_appendc(out, '}');
+    if (r.total.requests == 0)
+        snprintf(sentence, sizeof(sentence), "No requests recorded in the last %.0f hours.",
+                 r.window_hours);
+    else
+        snprintf(sentence, sizeof(sentence),
+                 "%lld requests in the last %.0f hours; as a month: hybrid as configured %s, "
+                 "all self-hosted %s. Recommendation for all traffic: %s.",
+                 (long long)r.total.requests, r.window_hours,
+                 tco_usd(r.hybrid_monthly, a, sizeof(a)),
+                 r.have_pool ? tco_usd(r.all.r.self_total, b, sizeof(b)) : "(no cost model)",
+                 tco_choice_name(r.all.r.choice));
+    buf_appends(out, ",\"headline\":");
+    buf_append_json_str(out, sentence, strlen(sentence));
+    buf_appends(out, ",\"rules\":[");
+    for (int i = 0; i < r.nitems; i++) {
+        const struct rep_item *it = &r.items[i];
+        char rec[640];
+        snprintf(rec, sizeof(rec), "%s: %s", tco_choice_name(it->r.choice), it->r.reason);
+        buf_appends(out, i ? ",{\"rule\":" : "{\"rule\":");
+        buf_append_json_str(out, it->w.name, strlen(it->w.name));
+        buf_appends(out, ",\"what_if\":");
+        what_if_line(&r, it, out);
+        buf_printf(out, ",\"choice\":\"%s\",\"recommendation\":", tco_choice_name(it->r.choice));
+        buf_append_json_str(out, rec, strlen(rec));
+        buf_appendc(out, '}');
+    }
+    int rc = buf_appends(out, "]}");
     report_cleanup(&r);
     return rc;
 }

@@ -20,14 +20,15 @@
 int report_cli_main(int argc, char **argv);
 
 /* The headline of the report over [from_us, to_us) of store s priced with cfg's `prices:` and
- * `economics:` sections, as one JSON object appended to out:
- *   {"window_hours", "requests", "input_tokens", "output_tokens", "peak_hour_over_mean",
- *    "busiest_day_over_mean", "spend_usd",
+ * `economics:` sections, as one JSON object appended to out (the shape web/app.js renders):
+ *   {"available": true, "headline": "one sentence", "window_hours", "requests", "input_tokens",
+ *    "output_tokens", "peak_hour_over_mean", "busiest_day_over_mean", "spend_usd",
  *    "monthly": {"hybrid_usd", "frontier_usd", "hosted_open_usd", "self_hosted_usd"},
- *    "recommendation": "...", "reason": "..."}
+ *    "recommendation": "hosted_open", "reason": "...",
+ *    "rules": [{"rule", "what_if": "frontier USD … a month", "choice", "recommendation"}]}
  * (USD figures are numbers with cents; a missing option is null). Reads the whole window through
- * store_scan, so it blocks for as long as that takes: call it off the event loop and cache it.
- * Returns 0, or -1 with err->msg. */
+ * store_scan, so it blocks for as long as that takes: api/admin.c calls it from its own
+ * background thread and serves the cached copy. Returns 0, or -1 with err->msg. */
 int report_headline_json(const struct config *cfg, struct store *s, int64_t from_us, int64_t to_us,
                          struct buf *out, struct hg_err *err);
 

@@ -106,8 +106,12 @@ sq_fail(sqlite3 *db, const char *what, struct hg_err *err)
 static int
 sq_open(struct store *s, struct hg_err *err)
 {
-    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK)
+    /* NOMUTEX: the connection is used by one thread at a time (this one, then the writer), so
+     * SQLite's per-call connection mutex is pure cost: 13% of the writer's instructions under
+     * callgrind, two lock/unlock pairs per bound column. */
+    if (sqlite3_open_v2(s->path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK)
         return sq_fail(s->db, s->path, err);
     sqlite3_busy_timeout(s->db, 5000);
     /* WAL lets the report read while the writer appends; NORMAL syncs at checkpoints only,
@@ -240,7 +244,7 @@ sq_scan(const char *path, int64_t from_us, int64_t to_us, store_row_cb *cb, void
     sqlite3_stmt *st = NULL;
     int ret = -1;
 
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         sq_fail(db, path, err);
         goto out;
     }
@@ -408,8 +412,9 @@ parse_section(struct store *s, const struct cfg_node *section, struct hg_err *er
     s->flush_ms = DEFAULT_FLUSH_MS;
     if (section == NULL) {
         where = DEFAULT_PATH;
-    } else if (section->type == CFG_SCALAR && !section->quoted &&
+    } else if (section->type == CFG_SCALAR &&
                (!strcmp(section->value, "off") || !strcmp(section->value, "false"))) {
+        /* quoted or not: a SQLite file literally named "off" is spelled ./off */
         s->off = true;
         return 0;
     } else if (section->type == CFG_SCALAR) {
@@ -570,7 +575,7 @@ int
 store_scan(struct store *s, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,
            struct hg_err *err)
 {
-    if (s->off)
+    if (s == NULL || s->off)
         return hg_err_set(err, 0, HG_ERR_INVALID, NULL, "store: the usage store is off");
     if (s->url)
         return store_pg_scan(s->url, from_us, to_us, cb, ctx, err);

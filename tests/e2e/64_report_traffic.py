@@ -17,6 +17,7 @@ from harness import Gateway, backend, gateway_bin, main, test
 TAGS = []
 
 CANARY = "CANARY-7f3a9c-sk-test-do-not-store"
+ADMIN_KEY = "e2e-admin-key-64"
 N_HOSTED, N_HOSTED_STREAM, N_LOCAL, N_LOCAL_STREAM = 5, 4, 3, 6
 HOSTED_USAGE = {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200}
 LOCAL_USAGE = {"prompt_tokens": 300, "completion_tokens": 50, "total_tokens": 350}
@@ -27,6 +28,7 @@ def config(cloud, local, db):
         "backends": [backend("cloud", cloud, ["gpt-4.1"], kind="hosted"),
                      backend("local", local, ["llama-local"])],
         "max_retries": 0,
+        "admin_key_env": "HG_E2E_ADMIN",
         "store": {"path": db, "flush_interval": "20ms"},
         "prices": {
             "models": {"gpt-4.1": {"input": 2.00, "output": 8.00}},
@@ -57,7 +59,7 @@ def report_matches_upstream_usage():
             cloud.set_default({"mode": "ok", "usage": HOSTED_USAGE})
             local.set_default({"mode": "ok", "usage": LOCAL_USAGE})
             cfg = config(cloud, local, db)
-            gw = Gateway(cfg)
+            gw = Gateway(cfg, env={"HG_E2E_ADMIN": ADMIN_KEY})
             cfg_path = os.path.join(tmp, "hybridgate.yaml")
             shutil.copy(gw.config_path, cfg_path)
             with gw:
@@ -73,6 +75,15 @@ def report_matches_upstream_usage():
                 for i in range(N_LOCAL_STREAM):
                     s = gw.stream(body("llama-local", True, i))
                     assert s.status == 200 and s.done, s
+                # the dashboard's economics panel: api/admin.c refreshes report_headline_json
+                # in the background (first run at start, before this traffic)
+                r = gw.request("GET", "/admin/economics", headers={"X-Admin-Key": ADMIN_KEY})
+                assert r.status == 200, r
+                e = json.loads(r.body)
+                if e.get("available"):
+                    h = e["headline"]
+                    assert "requests" in h and "monthly" in h and "rules" in h, h
+                    assert h["monthly"]["self_hosted_usd"] is not None, h
             # the gateway has stopped: store_close wrote every queued row
         r = subprocess.run([gateway_bin(), "report", "-c", cfg_path, "--format", "json"],
                            capture_output=True, text=True, timeout=60)

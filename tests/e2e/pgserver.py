@@ -56,23 +56,8 @@ class PgServer:
                         "--auth=trust", "-E", "UTF8", "--no-sync"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                        cwd=self.tmp, **self.kw)
-        self.log = open(os.path.join(self.tmp, "pg.log"), "wb")
-        self.proc = subprocess.Popen([os.path.join(self.bindir, "postgres"), "-D", self.data,
-                                      "-p", str(self.port), "-h", "127.0.0.1", "-k", self.tmp,
-                                      "-c", "fsync=off"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     cwd=self.tmp, **self.kw)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("postgres exited: " + open(self.log.name).read()[-2000:])
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("postgres did not start")
+        self.log = open(os.path.join(self.tmp, "pg.log"), "ab")
+        self.start()
         # createdb hg, as the server's superuser `hg`
         cdb = os.path.join(self.bindir, "createdb")
         for _ in range(50):
@@ -85,14 +70,38 @@ class PgServer:
             raise RuntimeError("createdb failed: " + r.stderr.decode())
         return self
 
-    def __exit__(self, *exc):
+    def start(self):
+        """(Re)starts the server on the same data directory and port; waits until it accepts."""
+        env = dict(os.environ, LC_ALL="C")
+        self.proc = subprocess.Popen([os.path.join(self.bindir, "postgres"), "-D", self.data,
+                                      "-p", str(self.port), "-h", "127.0.0.1", "-k", self.tmp,
+                                      "-c", "fsync=off"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     cwd=self.tmp, **self.kw)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("postgres exited: " + open(self.log.name).read()[-2000:])
+            r = subprocess.run([os.path.join(self.bindir, "pg_isready"), "-h", "127.0.0.1",
+                                "-p", str(self.port), "-U", "hg", "-d", "postgres"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if r.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("postgres did not start")
+
+    def stop(self):
+        """Fast shutdown (SIGINT) of the server started by this object, by PID."""
         if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGINT)  # fast shutdown
+            os.kill(self.proc.pid, signal.SIGINT)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+    def __exit__(self, *exc):
+        self.stop()
         if getattr(self, "log", None):
             self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)

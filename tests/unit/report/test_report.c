@@ -93,3 +93,49 @@ TEST(report, headline_scales_window_and_measures_bursts)
     config_cleanup(&cfg);
     unlink(path);
 }
+
+struct econ_case {
+    const char *economics; /* appended after the base config (8 lines) */
+    int line;              /* expected line in the message */
+    const char *words;     /* expected substring */
+};
+
+TEST(report, economics_errors_name_file_and_line)
+{
+    static const struct econ_case cases[] = {
+        {"economics:\n  frontier: {model: gpt-4.1, monthly_usd: 5}\n", 10, "--plan"},
+        {"economics:\n  frontier: {model: nope}\n", 10, "has no price"},
+        {"economics:\n  hosted_open: {model: x, input: 1}\n", 10, "both input and output"},
+        {"economics:\n  self_hosted: {backend: cloud}\n", 10, "prices.pools"},
+        {"economics:\n  bursty_peak_to_mean: 0.5\n", 10, "bursty_peak_to_mean"},
+        {"economics:\n  regulated_rules: phi\n", 10, "list"},
+        {"economics:\n  frontier: {model: gpt-4.1}\n  colour: red\n", 11, "colour"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[1024];
+        snprintf(yaml, sizeof(yaml),
+                 "backends:\n"
+                 "  - {name: cloud, kind: hosted, base_url: 'https://x/v1', models: [gpt-4.1]}\n"
+                 "store: off\n"
+                 "prices:\n"
+                 "  models:\n"
+                 "    gpt-4.1: {input: 2, output: 8}\n"
+                 "log_level: warn\n"
+                 "workers: 1\n"
+                 "%s",
+                 cases[i].economics);
+        struct config cfg;
+        struct hg_err e = {0};
+        if (config_load_str(&cfg, "t.yaml", yaml, strlen(yaml), &e) < 0)
+            TEST_FAIL_("case %zu: config: %s", i, e.msg);
+        struct buf out;
+        buf_init(&out, 1 << 16);
+        int rc = report_headline_json(&cfg, NULL, 0, 1, &out, &e);
+        buf_cleanup(&out);
+        config_cleanup(&cfg);
+        char want[32];
+        snprintf(want, sizeof(want), "t.yaml:%d:", cases[i].line);
+        if (rc != -1 || strstr(e.msg, want) == NULL || strstr(e.msg, cases[i].words) == NULL)
+            TEST_FAIL_("case %zu: want '%s' and '%s' in: %s", i, want, cases[i].words, e.msg);
+    }
+}
