@@ -16,7 +16,7 @@ import threading
 import time
 
 from fake_upstream import FakeUpstream
-from harness import (SLOW, Gateway, backend, chat_body, for_client, http_request_bytes, main, parse_sse, raw_connect, request,
+from harness import (ASAN, SLOW, Gateway, backend, chat_body, for_client, http_request_bytes, main, parse_sse, raw_connect, request,
                      test, wait_until)
 
 TAGS = []
@@ -263,7 +263,8 @@ def slow_reader_backpressure():
         out = dechunk(raw[head_end:])
         assert out == sent, "bytes differ under backpressure (%d vs %d)" % (len(out), len(sent))
         grew = (peak[0] - base) / 1024.0
-        assert grew < len(sent) / 2 / 1048576, \
+        # (not under ASan: its quarantine keeps freed buffers resident, so RSS tracks bytes relayed)
+        assert ASAN or grew < len(sent) / 2 / 1048576, \
             "gateway RSS grew %.1f MiB while relaying a %.1f MiB stream to a slow reader: not paused?" % (
                 grew, len(sent) / 1048576)
         print("    (RSS grew %.1f MiB relaying %.1f MiB)" % (grew, len(sent) / 1048576))
