@@ -271,6 +271,50 @@ def slow_reader_backpressure():
 
 
 @test
+def several_workers():
+    # 3 workers on SO_REUSEPORT listeners: concurrent streams, non-streams, cancels and cuts all land on
+    # some worker, and each client still gets exactly its own answer
+    with FakeUpstream("a", models=["model-a"]) as up, \
+            Gateway({"backends": [backend("a", up, ["model-a"])], "max_retries": 0}, workers=3) as gw:
+        up.set_default({"mode": "ok", "events": 6, "delay": 0.02})
+        out = {}
+
+        def one(i):
+            kind = i % 4
+            if kind == 0:
+                out[i] = ("stream", gw.stream(chat_body("model-a", "w%d" % i, stream=True), timeout=20))
+            elif kind == 1:
+                out[i] = ("chat", gw.chat(chat_body("model-a", "w%d" % i), timeout=20))
+            elif kind == 2:
+                out[i] = ("cut", gw.stream(chat_body("model-a", "fake: mode=die_mid after=2 w%d" % i, stream=True),
+                                           timeout=20))
+            else:
+                out[i] = ("left", gw.stream(chat_body("model-a", "fake: mode=stream events=200 delay=0.05 w%d" % i,
+                                                      stream=True), stop_after=2, timeout=20))
+
+        ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(32)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60 * SLOW)
+        by_prompt = {r.json["messages"][0]["content"].split()[-1]: r for r in up.api_requests()}
+        for i in range(32):
+            assert i in out, "request %d never finished" % i
+            kind, r = out[i]
+            rec = by_prompt.get("w%d" % i)
+            assert rec is not None, "request %d never reached the upstream" % i
+            if kind == "stream":
+                assert r.done and r.raw == for_client(rec, {}), "stream %d: %r" % (i, r)
+            elif kind == "chat":
+                assert r.status == 200 and r.body == rec.sent, "chat %d: %r" % (i, r)
+            elif kind == "cut":
+                assert not r.done and r.error_events(), "cut %d: %r" % (i, r)
+        assert up.wait_for(lambda rs: len([x for x in rs if x.closed_early]) >= 8, 5 * SLOW), \
+            "not every client that left had its upstream request cancelled"
+        assert gw.chat(chat_body("model-a")).status == 200
+
+
+@test
 def mixed_keepalive_after_cut_stream():
     # an upstream connection that died must not be reused for the next request
     with FakeUpstream("a", models=["model-a"]) as up, gw_for(up) as gw:

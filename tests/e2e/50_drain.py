@@ -46,6 +46,38 @@ def sigterm_idle_exits_zero():
 
 
 @test
+def sigterm_with_several_workers():
+    with FakeUpstream("a", models=["m"]) as up:
+        gw = Gateway({"backends": [backend("a", up, ["m"], health_interval=0)], "drain_timeout": "20s"},
+                     workers=3).start()
+        try:
+            up.set_default({"mode": "stream", "events": 8, "delay": 0.2})
+            results = [None] * 6
+
+            def one(i):
+                results[i] = gw.stream(chat_body("m", "d%d" % i, stream=True), timeout=20)
+
+            ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(6)]
+            for t in ts:
+                t.start()
+            assert up.wait_for(lambda rs: len([r for r in rs if r.events_sent >= 1]) >= 6, 5 * SLOW), \
+                "streams did not start"
+            gw.signal(signal.SIGTERM)
+            assert wait_until(lambda: refused(gw.port), 3 * SLOW), "a worker still accepts after SIGTERM"
+            for t in ts:
+                t.join(30)
+            for i, s in enumerate(results):
+                assert s is not None and s.done and s.ended == "eof", "stream %d cut by the drain: %r" % (i, s)
+            assert gw.wait(10 * SLOW) == 0
+        except BaseException:
+            print("--- gateway stderr (tail) ---\n%s\n--- end ---" % gw.stderr_tail())
+            raise
+        finally:
+            gw.stop()
+            gw.cleanup()
+
+
+@test
 def sigterm_lets_a_slow_stream_finish():
     with FakeUpstream("a", models=["m"]) as up:
         gw = Gateway({"backends": [backend("a", up, ["m"], health_interval=0)], "drain_timeout": "20s"}).start()
