@@ -267,6 +267,17 @@ def keep_alive_client_connection():
 
 
 @test
+def upstream_connections_are_reused():
+    with FakeUpstream("a", models=["model-a"]) as up, one_backend(up) as gw:
+        for i in range(10):
+            assert gw.chat(chat_body("model-a", "p%d" % i)).status == 200
+            assert gw.stream(chat_body("model-a", "s%d" % i, stream=True)).done
+        peers = {r.peer for r in up.api_requests()}
+        assert len(peers) <= 2, "20 sequential requests used %d upstream connections (no keep-alive pool?)" % len(
+            peers)
+
+
+@test
 def check_config_reports_file_and_line():
     good = "listen: 127.0.0.1:1\nbackends:\n  - name: a\n    kind: self_hosted\n" \
            "    base_url: http://127.0.0.1:1/v1\n    models: [m]\n"

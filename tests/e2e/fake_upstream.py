@@ -59,6 +59,7 @@ class Record:
         self.path = path
         self.headers = headers  # dict, lower-case names (last value wins)
         self.header_list = []  # [(name, value)] in arrival order, original case
+        self.peer = None  # the client's (host, port)
         self.body = body  # bytes
         self.t_start = time.monotonic()
         self.spec = None
@@ -233,6 +234,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._control(path, body)
         rec = Record(fake._next_id(), self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         rec.header_list = list(self.headers.items())
+        rec.peer = self.client_address  # (host, port) of the connection: same port = a reused connection
         self.rec = rec
         spec = fake._choose(rec)
         rec.spec = spec
