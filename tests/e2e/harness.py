@@ -617,8 +617,14 @@ def main():
     if len(sys.argv) > 2 and sys.argv[1] == "-k":
         only = sys.argv[2]
     passed = failed = skipped = 0
+    # E2E_SKIP_TESTS=name,name: skip these tests by exact name (e.g. a known gateway bug being fixed)
+    skip_names = {t.strip() for t in os.environ.get("E2E_SKIP_TESTS", "").split(",") if t.strip()}
     for fn in _TESTS:
         if only and only not in fn.__name__:
+            continue
+        if fn.__name__ in skip_names:
+            skipped += 1
+            print("  skip %s: in E2E_SKIP_TESTS" % fn.__name__, flush=True)
             continue
         t0 = time.monotonic()
         try:
