@@ -62,6 +62,7 @@ def unknown_model_404():
     with FakeUpstream("a", models=["model-a"]) as up, gw_for(up) as gw:
         r = gw.chat(chat_body("gpt-nonexistent"))
         assert_openai_error(r, 404, "unknown model")
+        assert not r.header("x-hybridgate-backend"), "404 names a backend: %r" % r.headers
         s = gw.stream(chat_body("gpt-nonexistent", stream=True))
         assert s.status == 404, s
         assert up.api_requests() == []
