@@ -102,7 +102,9 @@ struct proxy {
     bool attempt_masked;         /* the current attempt sends `masked` */
     struct scan_restore *restore[MASK_CHOICES]; /* per choice index: streaming restorers */
     struct http_call *call;      /* running upstream call or NULL */
-    char *up_body;               /* serialized body for the current attempt, owned */
+    char *up_body;               /* serialized body for the current attempt, owned, or NULL */
+    const char *send_body;       /* what the attempt sends: up_body or the client's bytes */
+    size_t send_len;             /* bytes in send_body */
     char url[1024];              /* upstream URL of the current attempt */
     const char *hdrs[6];         /* upstream headers, NULL-terminated */
     char reqid_hdr[64];          /* "x-request-id: ..." */
@@ -948,13 +950,22 @@ start_attempt(struct proxy *p)
     if (p->up_body) {
         secure_zero(p->up_body, strlen(p->up_body));
         free(p->up_body);
+        p->up_body = NULL;
     }
-    p->up_body = cJSON_PrintUnformatted(p->attempt_masked ? p->masked : p->body);
-    if (p->up_body == NULL) {
-        struct hg_err e;
-        hg_err_set(&e, 500, HG_ERR_SERVER, NULL, "could not serialize the request");
-        fail_with(p, &e);
-        return;
+    if (!p->attempt_masked && !p->strip_usage && !strcmp(p->rec.model, p->rec.requested_model)) {
+        /* nothing to change (same model name, no option added, not masked): the client's own
+         * bytes go upstream, which spares a serialization per request */
+        p->send_body = http_req_body(p->req, &p->send_len);
+    } else {
+        p->up_body = cJSON_PrintUnformatted(p->attempt_masked ? p->masked : p->body);
+        if (p->up_body == NULL) {
+            struct hg_err e;
+            hg_err_set(&e, 500, HG_ERR_SERVER, NULL, "could not serialize the request");
+            fail_with(p, &e);
+            return;
+        }
+        p->send_body = p->up_body;
+        p->send_len = strlen(p->up_body);
     }
     backend_url(b, endpoint_suffix(p->ep), p->url, sizeof(p->url));
     size_t h = 0;
@@ -969,8 +980,8 @@ start_attempt(struct proxy *p)
         .method = "POST",
         .url = p->url,
         .headers = p->hdrs,
-        .body = p->up_body,
-        .body_len = strlen(p->up_body),
+        .body = p->send_body,
+        .body_len = p->send_len,
         .connect_timeout_ms = cfg->connect_timeout_ms,
         .total_timeout_ms = p->stream ? 0 : cfg->total_timeout_ms,
         .ca_file = b->conf->ca_file,
@@ -1365,6 +1376,13 @@ handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep, const cha
 
     if (!utf8_valid((const unsigned char *)raw, len)) {
         hg_err_set(&e, 400, HG_ERR_INVALID, "invalid_utf8", "the request body is not valid UTF-8");
+        goto reject;
+    }
+    if (memmem(raw, len, "\\u0000", 6) != NULL) {
+        /* cJSON ends a string at an escaped NUL, so the scanner would see less text than an
+         * upstream parser: refuse it rather than forward bytes that were not scanned */
+        hg_err_set(&e, 400, HG_ERR_INVALID, "invalid_json",
+                   "NUL characters (\\u0000) are not accepted in request strings");
         goto reject;
     }
     p->body = json_parse(raw, len);
