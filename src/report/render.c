@@ -84,6 +84,14 @@ section_table(const struct report *r, int i)
 
 /* ---------------------------------------------------------------- text */
 
+/* Spaces after a label so the figures line up; at least 1. */
+static int
+pad(size_t width, const char *label)
+{
+    size_t n = strlen(label);
+    return n < width ? (int)(width - n) : 1;
+}
+
 static void
 text_item(const struct report *r, const struct rep_item *it, struct buf *o)
 {
@@ -104,12 +112,10 @@ text_item(const struct report *r, const struct rep_item *it, struct buf *o)
                    it->peak_hour_over_mean, it->busiest_day_over_mean);
     buf_appends(o, "  what-if, per month:\n");
     if (w->frontier_monthly >= 0)
-        buf_printf(o, "    frontier (%s)%*s %s\n", r->frontier.label,
-                   (int)(28 - strlen(r->frontier.label) > 0 ? 28 - strlen(r->frontier.label) : 1),
-                   "", usd(w->frontier_monthly, a, sizeof(a)));
+        buf_printf(o, "    frontier (%s)%*s %s\n", r->frontier.label, pad(28, r->frontier.label), "",
+                   usd(w->frontier_monthly, a, sizeof(a)));
     if (w->open_monthly >= 0)
-        buf_printf(o, "    hosted-open (%s)%*s %s\n", r->open.label,
-                   (int)(25 - strlen(r->open.label) > 0 ? 25 - strlen(r->open.label) : 1), "",
+        buf_printf(o, "    hosted-open (%s)%*s %s\n", r->open.label, pad(25, r->open.label), "",
                    usd(w->open_monthly, a, sizeof(a)));
     if (r->have_pool) {
         buf_printf(o, "    self-hosted, all-in                     %s\n",
