@@ -23,25 +23,79 @@
 
 /* ---------------------------------------------------------------- groups */
 
-static struct rep_group *
-table_get(struct rep_table *t, const char *key)
+static uint64_t
+group_hash(const char *period, const char *key)
 {
-    for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->v[i].key, key))
-            return &t->v[i];
-    if (t->n >= REP_MAX_GROUPS)
-        key = "(other)";
-    for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->v[i].key, key))
-            return &t->v[i];
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = period; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+static struct rep_group *
+table_find(const struct rep_table *t, const char *period, const char *key)
+{
+    if (t->nslots == 0)
+        return NULL;
+    for (size_t i = group_hash(period, key) & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
+        int v = t->slots[i];
+        if (v == 0)
+            return NULL;
+        struct rep_group *g = &t->v[v - 1];
+        if (!strcmp(g->key, key) && !strcmp(g->period, period))
+            return g;
+    }
+}
+
+static void
+table_index(struct rep_table *t, int idx)
+{
+    const struct rep_group *g = &t->v[idx];
+    size_t i = group_hash(g->period, g->key) & (t->nslots - 1);
+    while (t->slots[i] != 0)
+        i = (i + 1) & (t->nslots - 1);
+    t->slots[i] = idx + 1;
+}
+
+/* The group (period, key) of t, created when new; never NULL. Truncates long keys. */
+static struct rep_group *
+table_get2(struct rep_table *t, const char *period, const char *key)
+{
+    char k[128];
+    snprintf(k, sizeof(k), "%s", key);
+    struct rep_group *g = table_find(t, period, k);
+    if (g)
+        return g;
+    if (t->n >= REP_MAX_GROUPS) {
+        g = table_find(t, period, "(other)");
+        if (g)
+            return g;
+        snprintf(k, sizeof(k), "(other)");
+    }
     if (t->n == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 16;
         t->v = xrealloc(t->v, (size_t)t->cap * sizeof(*t->v));
+        free(t->slots);
+        t->nslots = 2 * (size_t)t->cap;
+        t->slots = xcalloc(t->nslots, sizeof(*t->slots));
+        for (int i = 0; i < t->n; i++)
+            table_index(t, i);
     }
-    struct rep_group *g = &t->v[t->n++];
+    g = &t->v[t->n];
     memset(g, 0, sizeof(*g));
-    snprintf(g->key, sizeof(g->key), "%s", key);
+    snprintf(g->period, sizeof(g->period), "%s", period);
+    snprintf(g->key, sizeof(g->key), "%s", k);
+    table_index(t, t->n++);
     return g;
+}
+
+static struct rep_group *
+table_get(struct rep_table *t, const char *key)
+{
+    return table_get2(t, "", key);
 }
 
 static void
@@ -58,6 +112,7 @@ table_free(struct rep_table *t)
     for (int i = 0; i < t->n; i++)
         group_free(&t->v[i]);
     free(t->v);
+    free(t->slots);
     memset(t, 0, sizeof(*t));
 }
 
@@ -97,6 +152,9 @@ report_cleanup(struct report *r)
     table_free(&r->by_team);
     table_free(&r->by_day);
     table_free(&r->by_month);
+    for (int d = 0; d < REP_NDIMS; d++)
+        for (int p = 0; p < REP_NPERIODS; p++)
+            table_free(&r->cross[d][p]);
     free(r->items);
     r->items = NULL;
     r->nitems = 0;
@@ -295,6 +353,11 @@ scan_row(void *ctx, const struct req_record *rec)
     group_add(table_get(&r->by_team, rec->team), rec, hour, false);
     group_add(table_get(&r->by_day, day), rec, hour, false);
     group_add(table_get(&r->by_month, month), rec, hour, false);
+    const char *dims[REP_NDIMS] = {rec->backend, rec->model, rec->rule, rec->team};
+    for (int d = 0; d < REP_NDIMS; d++) {
+        group_add(table_get2(&r->cross[d][REP_PER_DAY], day, dims[d]), rec, hour, false);
+        group_add(table_get2(&r->cross[d][REP_PER_MONTH], month, dims[d]), rec, hour, false);
+    }
     r->last_ts = rec->ts_us;
     return 0;
 }
