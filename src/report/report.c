@@ -342,10 +342,15 @@ scan_row(void *ctx, const struct req_record *rec)
         r->h0_set = true;
     }
     int64_t hour = rec->ts_us >= r->h0_us ? (rec->ts_us - r->h0_us) / US_PER_HOUR : -1;
-    char day[16];
-    char month[16];
-    fmt_day(rec->ts_us, day, sizeof(day), false);
-    fmt_day(rec->ts_us, month, sizeof(month), true);
+    /* rows come in time order: format the day and month once per hour, not per row */
+    int64_t hour_start = rec->ts_us - ((rec->ts_us % US_PER_HOUR) + US_PER_HOUR) % US_PER_HOUR;
+    if (hour_start != r->fmt_hour || r->day[0] == '\0') {
+        fmt_day(rec->ts_us, r->day, sizeof(r->day), false);
+        fmt_day(rec->ts_us, r->month, sizeof(r->month), true);
+        r->fmt_hour = hour_start;
+    }
+    const char *day = r->day;
+    const char *month = r->month;
     group_add(&r->total, rec, hour, true);
     group_add(table_get(&r->by_backend, rec->backend), rec, hour, false);
     group_add(table_get(&r->by_model, rec->model), rec, hour, false);

@@ -77,6 +77,9 @@ struct report {
     int64_t h0_us;          /* start of the window's first hour: hour 0 of the series */
     bool h0_set;            /* h0_us is fixed (by --from or the first row) */
     int64_t last_ts;        /* newest row seen */
+    int64_t fmt_hour;       /* hour whose day and month are in day[] and month[] */
+    char day[16];           /* "2026-11-02" of fmt_hour */
+    char month[16];         /* "2026-11" of fmt_hour */
     double window_hours;    /* hours observed, for the monthly scaling */
     struct rep_group total; /* every row */
     struct rep_table by_backend, by_model, by_rule, by_team, by_day, by_month;
