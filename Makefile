@@ -83,6 +83,7 @@ e2e: $(BUILD)/hybridgate
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit_tests
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)HYBRIDGATE_BIN=$(abspath $(BUILD)/hybridgate) sh tests/scan/run.sh
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-10}
 
@@ -97,16 +98,32 @@ valgrind: $(BUILD)/unit_tests
 
 bench: deps $(BUILD)/hybridgate $(BENCH_BIN)
 	$(Q)for b in $(BENCH_BIN); do $$b || exit 1; done
+	$(Q)bench/metrics_ir.sh
+	$(Q)bench/metrics_overhead.sh
 	$(Q)bench/gateway.sh
 
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_SAN    = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_OBJ    = $(LIB_SRC:%.c=build/fuzz/obj/%.o)
+FUZZ_BIN    = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+# The library is compiled once with coverage instrumentation; each driver links against it.
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/libhg.a: $(FUZZ_OBJ) $(BUILD)/gen/web_assets.c
+	$(Q)clang -std=c11 -O1 -c -o build/fuzz/obj/web_assets.o $(BUILD)/gen/web_assets.c
+	$(Q)rm -f $@ && ar rcs $@ $(FUZZ_OBJ) build/fuzz/obj/web_assets.o
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libhg.a
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libhg.a $(PKG_LIBS) -lpthread -lm
+
 fuzz: deps
-	$(Q)mkdir -p build/fuzz
-	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BIN)
+	$(Q)for n in $(notdir $(FUZZ_BIN)); do \
 	  echo "  FUZZ    $$n ($(FUZZ_SECONDS)s)"; \
-	  clang $(FUZZ_CFLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(BUILD)/gen/web_assets.c $(PKG_LIBS) -lpthread -lm || exit 1; \
 	  mkdir -p build/fuzz/corpus-$$n; \
 	  seeds=""; [ -d tests/fuzz/corpus/$$n ] && seeds=tests/fuzz/corpus/$$n; \
 	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 build/fuzz/corpus-$$n $$seeds \

@@ -16,13 +16,14 @@
 #define N 2000000
 #define PROXY_NS_PER_REQ 60000.0
 
-static const char cfg_yaml[] = "backends:\n"
-                               "  - {name: gpu-a, kind: self_hosted, base_url: http://a/v1, models: [m]}\n"
-                               "  - {name: gpu-b, kind: self_hosted, base_url: http://b/v1, models: [m]}\n"
-                               "  - {name: openai, kind: hosted, base_url: https://c/v1, models: [m]}\n"
-                               "  - {name: groq, kind: hosted, base_url: https://d/v1, models: [m]}\n";
-static const char *const rules[] = {"pii-local", "secrets-local", "burst", "cheap", "default",
-                                    "batch", "eval", "long-context"};
+static const char cfg_yaml[] =
+    "backends:\n"
+    "  - {name: gpu-a, kind: self_hosted, base_url: http://a/v1, models: [m]}\n"
+    "  - {name: gpu-b, kind: self_hosted, base_url: http://b/v1, models: [m]}\n"
+    "  - {name: openai, kind: hosted, base_url: https://c/v1, models: [m]}\n"
+    "  - {name: groq, kind: hosted, base_url: https://d/v1, models: [m]}\n";
+static const char *const rules[] = {"pii-local", "secrets-local", "burst", "cheap",
+                                    "default",   "batch",         "eval",  "long-context"};
 
 static void
 fill(struct req_record *r, int i)
@@ -129,12 +130,13 @@ main(void)
     double ns_push = (double)push_us * 1000.0 / np;
     double path_ns = ns_record + ns_push;
     double cpu_ns = path_ns + ns_format;
-    printf("metrics: record %.0f ns, accesslog push %.0f ns (request path %.0f ns = %.2f%% of a "
-           "%.0f µs request); + format %.0f ns off-path = %.2f%% CPU; scrape %.0f µs for %zu bytes; "
-           "%llu dropped\n",
-           ns_record, ns_push, path_ns, 100.0 * path_ns / PROXY_NS_PER_REQ,
-           PROXY_NS_PER_REQ / 1000, ns_format, 100.0 * cpu_ns / PROXY_NS_PER_REQ, us_scrape,
-           scrape_bytes, (unsigned long long)dropped);
+    printf(
+        "metrics: record %.0f ns, accesslog push %.0f ns (request path %.0f ns = %.2f%% of a "
+        "%.0f µs request); + format %.0f ns off-path = %.2f%% CPU; scrape %.0f µs for %zu bytes; "
+        "%llu dropped\n",
+        ns_record, ns_push, path_ns, 100.0 * path_ns / PROXY_NS_PER_REQ, PROXY_NS_PER_REQ / 1000,
+        ns_format, 100.0 * cpu_ns / PROXY_NS_PER_REQ, us_scrape, scrape_bytes,
+        (unsigned long long)dropped);
     buf_cleanup(&out);
     metrics_registry_free(reg);
     config_cleanup(&cfg);

@@ -81,7 +81,9 @@ best_mbps(const struct scanner *s, struct scan_scratch *ss, const char *p, size_
         double t0 = now();
         scan_text(s, ss, p, n, &r);
         double dt = now() - t0;
-        *nent = r.nentities;
+        *nent = 0;
+        for (size_t i = 0; i < r.nentities; i++)
+            *nent += r.entities[i].over; /* "Friday" is a DATE_TIME too, but not sensitive */
         *sensitive = r.sensitive;
         double mbps = (double)n / dt / 1e6;
         if (mbps > best)
@@ -109,7 +111,8 @@ main(void)
     int sens;
     double pii_mbps = best_mbps(s, ss, pii_buf, pii_len, &nent, &sens);
     if (nent != planted || !sens) {
-        fprintf(stderr, "bench_scan: pii corpus gave %zu entities, planted %zu\n", nent, planted);
+        fprintf(stderr, "bench_scan: pii corpus gave %zu sensitive entities, planted %zu\n", nent,
+                planted);
         return 1;
     }
     double clean_mbps = best_mbps(s, ss, clean_buf, clean_len, &nent, &sens);

@@ -63,9 +63,12 @@ start_gw() { # $1 = base|full
     if [ "$1" = base ]; then
         extra="metrics:
   enabled: false
-access_log: \"off\""
+access_log: \"off\"
+store: {path: $TMP/usage-base.db}"
     else
-        extra="access_log: $TMP/access.log"
+        rm -f "$TMP/access.log"
+        extra="access_log: $TMP/access.log
+store: {path: $TMP/usage-full.db}"
     fi
     cat > "$TMP/gw-$1.yaml" <<YAML
 listen: 127.0.0.1:$GP

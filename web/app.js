@@ -65,6 +65,11 @@ async function getJson(path) {
     showLogin('The admin key was refused.');
     throw new Error('unauthorized');
   }
+  if (r.status === 404 && path.startsWith('/admin/')) {
+    sessionStorage.removeItem(KEY);
+    showLogin('The admin API is off on this gateway: set admin_key_env in its config.');
+    throw new Error('unauthorized');
+  }
   if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
   return r.json();
 }
@@ -106,6 +111,7 @@ function renderStats(s) {
   renderRpsChart(s.series);
   renderSplit(s.self_hosted_total, s.hosted_total);
   renderBackends(s.backends);
+  renderRules(s.rules || []);
   const lu = tid('last-updated');
   lu.textContent = new Date(s.now_ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
   lu.dataset.updatedMs = String(s.now_ms);
@@ -192,6 +198,23 @@ function renderBackends(backends) {
     tbody.appendChild(tr);
   }
   renderLatency(backends);
+}
+
+function renderRules(rules) {
+  const tbody = $('#rule-rows');
+  clear(tbody);
+  for (const r of rules) {
+    const tr = document.createElement('tr');
+    tr.dataset.testid = 'rule-row';
+    tr.dataset.rule = r.name;
+    cell(tr, 'rule-name', r.name, r.name);
+    cell(tr, 'rule-requests', r.requests, fmtInt(r.requests));
+    cell(tr, 'rule-self-hosted', r.self_hosted, fmtInt(r.self_hosted));
+    cell(tr, 'rule-hosted', r.hosted, fmtInt(r.hosted));
+    cell(tr, 'rule-no-backend', r.requests - r.self_hosted - r.hosted, fmtInt(r.requests - r.self_hosted - r.hosted));
+    cell(tr, 'rule-errors', r.errors, fmtInt(r.errors));
+    tbody.appendChild(tr);
+  }
 }
 
 // Horizontal bars: mean latency and mean TTFT per backend.

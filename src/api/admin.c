@@ -290,14 +290,14 @@ admin_reply_cleanup(struct admin_reply *rep)
  * baseline once, then recomputes the headline every ADMIN_ECON_REFRESH_MS until econ_stop()
  * (from admin_close) sets stop and joins it. `json` is swapped under `lock`. */
 struct admin_econ {
-    struct admin *a;        /* owner */
-    struct store *store;    /* read through store_scan (its own read connection) */
-    pthread_t th;           /* the refresher */
-    pthread_mutex_t lock;   /* protects everything below */
-    pthread_cond_t wake;    /* signalled by econ_stop */
-    bool stop;              /* asked to exit */
-    char *json;             /* last body for /admin/economics, or NULL before the first run */
-    size_t len;             /* its length */
+    struct admin *a;      /* owner */
+    struct store *store;  /* read through store_scan (its own read connection) */
+    pthread_t th;         /* the refresher */
+    pthread_mutex_t lock; /* protects everything below */
+    pthread_cond_t wake;  /* signalled by econ_stop */
+    bool stop;            /* asked to exit */
+    char *json;           /* last body for /admin/economics, or NULL before the first run */
+    size_t len;           /* its length */
 };
 
 static void
@@ -307,7 +307,8 @@ econ_copy(struct admin_econ *e, struct buf *out)
     if (e->json)
         buf_append(out, e->json, e->len);
     else
-        buf_appends(out, "{\"available\":false,\"reason\":\"the economics report is being computed\"}");
+        buf_appends(out,
+                    "{\"available\":false,\"reason\":\"the economics report is being computed\"}");
     pthread_mutex_unlock(&e->lock);
 }
 
@@ -526,9 +527,8 @@ void
 admin_serve(struct admin *a, struct http_req *req)
 {
     struct admin_reply rep;
-    admin_handle(a, http_req_method(req), http_req_path(req),
-                 http_req_header(req, "Authorization"), http_req_header(req, "X-Admin-Key"),
-                 clock_wall_us(), &rep);
+    admin_handle(a, http_req_method(req), http_req_path(req), http_req_header(req, "Authorization"),
+                 http_req_header(req, "X-Admin-Key"), clock_wall_us(), &rep);
     for (size_t i = 0; i < rep.nheaders; i++)
         http_req_set_header(req, rep.headers[i].name, rep.headers[i].value);
     http_req_send(req, rep.status, rep.ctype, rep.body, rep.len);

@@ -53,17 +53,17 @@ struct admin_conf {
 int admin_conf_load(const struct config *cfg, struct admin_conf *out, struct hg_err *err);
 
 struct admin {
-    const struct config *cfg;         /* admin_key; never copied */
-    struct admin_conf conf;           /* loaded options */
-    struct metrics_registry *metrics; /* the registry to render; owned after admin_open() */
-    struct accesslog *alog;           /* access log, or NULL (off); owned after admin_open() */
+    const struct config *cfg;           /* admin_key; never copied */
+    struct admin_conf conf;             /* loaded options */
+    struct metrics_registry *metrics;   /* the registry to render; owned after admin_open() */
+    struct accesslog *alog;             /* access log, or NULL (off); owned after admin_open() */
     const struct backend_set *backends; /* health/load pulled at scrape time, or NULL */
-    bool owned;                       /* admin_open() created metrics and alog */
-    admin_headline_cb *headline;      /* economics hook, or NULL (answers {"available":false}) */
-    void *headline_ctx;               /* its argument */
-    struct admin_econ *econ;          /* background economics refresher, or NULL */
-    struct health *health;            /* circuit, queue and in-flight per backend, or NULL */
-    const struct route_config *routes; /* for health_snapshot() */
+    bool owned;                         /* admin_open() created metrics and alog */
+    admin_headline_cb *headline;        /* economics hook, or NULL (answers {"available":false}) */
+    void *headline_ctx;                 /* its argument */
+    struct admin_econ *econ;            /* background economics refresher, or NULL */
+    struct health *health;              /* circuit, queue and in-flight per backend, or NULL */
+    const struct route_config *routes;  /* for health_snapshot() */
 };
 
 /* What a worker thread holds: its metrics shard and access-log queue (both owned by the admin). */
@@ -115,12 +115,12 @@ bool admin_owns_path(const char *path);
 #define ADMIN_MAX_HEADERS 4
 
 struct admin_reply {
-    int status;          /* HTTP status */
-    const char *ctype;   /* content type, static */
-    const char *body;    /* body bytes: points into `owned` or at an embedded asset */
-    size_t len;          /* body length */
-    struct buf owned;    /* generated body; release with admin_reply_cleanup() */
-    size_t nheaders;     /* extra response headers */
+    int status;        /* HTTP status */
+    const char *ctype; /* content type, static */
+    const char *body;  /* body bytes: points into `owned` or at an embedded asset */
+    size_t len;        /* body length */
+    struct buf owned;  /* generated body; release with admin_reply_cleanup() */
+    size_t nheaders;   /* extra response headers */
     struct {
         const char *name;  /* static */
         const char *value; /* static */
@@ -130,9 +130,8 @@ struct admin_reply {
 /* Answers one request. authorization and x_admin_key are the raw header values or NULL. Always
  * fills *rep (errors become an OpenAI-shaped JSON error with 401/404/405/500). Reads shards
  * without locking them; allocates the body. Call admin_reply_cleanup() after sending. */
-void admin_handle(struct admin *a, const char *method, const char *path,
-                  const char *authorization, const char *x_admin_key, int64_t now_us,
-                  struct admin_reply *rep);
+void admin_handle(struct admin *a, const char *method, const char *path, const char *authorization,
+                  const char *x_admin_key, int64_t now_us, struct admin_reply *rep);
 void admin_reply_cleanup(struct admin_reply *rep);
 
 /* Constant-time comparison of a presented key against the configured one (curl

@@ -211,6 +211,40 @@ worker_cleanup(struct worker *w)
 }
 
 int
+gateway_check(const struct config *cfg, size_t *nrules, struct hg_err *err)
+{
+    struct scan_config *sc = NULL;
+    struct scanner *scanner = NULL;
+    struct route_config *rc = NULL;
+    struct meter *meter = NULL;
+    struct admin_conf ac;
+    int rc_ = -1;
+
+    if (scan_config_load(cfg_get(cfg->doc.root, "scanner"), &sc, err) < 0)
+        goto out;
+    scanner = scan_new(sc, err); /* custom patterns must compile */
+    if (scanner == NULL)
+        goto out;
+    /* a rule that could send sensitive data to a hosted backend fails here */
+    if (route_config_load(cfg_get(cfg->doc.root, "routing"), cfg, &rc, err) < 0)
+        goto out;
+    meter = meter_new(cfg, err);
+    if (meter == NULL)
+        goto out;
+    if (admin_conf_load(cfg, &ac, err) < 0)
+        goto out;
+    if (nrules)
+        *nrules = route_config_nrules(rc);
+    rc_ = 0;
+out:
+    meter_free(meter);
+    route_config_free(rc);
+    scan_free(scanner);
+    scan_config_free(sc);
+    return rc_;
+}
+
+int
 gateway_run(const struct config *cfg)
 {
     struct gateway gw;

@@ -55,6 +55,11 @@ struct worker {
     struct admin_worker admin; /* this thread's metrics shard and access-log queue */
 };
 
+/* Loads and checks every room's config section without serving (check-config): scanner (custom
+ * patterns compiled), routing rules (privacy invariant), prices, metrics/dashboard. 0 or -1 with
+ * err holding "file:line: reason". *nrules (may be NULL) gets the number of routing rules. */
+int gateway_check(const struct config *cfg, size_t *nrules, struct hg_err *err);
+
 /* Runs the gateway until SIGTERM/SIGINT, then drains. Returns the process exit status. */
 int gateway_run(const struct config *cfg);
 

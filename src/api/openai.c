@@ -89,6 +89,8 @@ struct proxy {
     bool probe;                  /* the slot is a half-open circuit probe */
     unsigned fail_cond;          /* ROUTE_FT_* condition of the last failed attempt */
     bool queued;                 /* waiting for a slot on dec.cand[cur_cand] */
+    bool queue_tried;            /* a queue was entered once (no second wait after a timeout) */
+    int full_cand;               /* first candidate found saturated, -1 none */
     int64_t queue_start;         /* monotonic start of the wait */
     struct event *qtimer;        /* polls for a free slot while queued */
     int64_t t_sent;              /* monotonic time the current attempt was sent */
@@ -726,6 +728,13 @@ start_attempt(struct proxy *p)
             i = route_next_candidate(&p->dec, cfg, &p->pos,
                                      p->mask ? p->masked_classes : p->dec.classes);
         }
+        bool may_queue = p->queued || (p->dec.queue && i == 0);
+        if (i < 0 && p->full_cand >= 0 && !p->queue_tried && p->dec.sensitive) {
+            /* every candidate was tried and the full ones had no slot: a sensitive request may
+             * not burst, so it waits in the queue of the first full candidate */
+            i = p->full_cand;
+            may_queue = true;
+        }
         if (i < 0)
             break;
         const struct route_candidate *c = &p->dec.cand[i];
@@ -753,9 +762,12 @@ start_attempt(struct proxy *p)
             snprintf(p->rec.model, sizeof(p->rec.model), "%s", c->model);
             break;
         }
-        if (a == HEALTH_ACQ_FULL && (p->queued || (p->dec.queue && i == 0))) {
+        if (a == HEALTH_ACQ_FULL && !may_queue && p->full_cand < 0)
+            p->full_cand = i;
+        if (a == HEALTH_ACQ_FULL && may_queue) {
             /* saturated and the decision says wait (sensitive, or nowhere to burst) */
             if (!p->queued) {
+                p->queue_tried = true;
                 if (!health_queue_enter(gw->health, c->backend)) {
                     hg_err_set(&p->last_err, 503, HG_ERR_UNAVAILABLE, "queue_full",
                                "backend '%s' is saturated and its queue is full",
@@ -1208,6 +1220,7 @@ handle_proxy(struct worker *w, struct http_req *req, enum endpoint ep, const cha
     p->req = req;
     p->ep = ep;
     p->cur = -1;
+    p->full_cand = -1;
     p->t_start = clock_mono_us();
     p->rec.ts_us = clock_wall_us();
     buf_init(&p->resp, RESP_MAX);

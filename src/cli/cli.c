@@ -41,6 +41,18 @@ find_config_arg(int argc, char **argv)
     return NULL;
 }
 
+/* Loads the config named by -c (NULL = the built-in default); prints the error on failure. */
+static int
+load_or_report(const char *path, struct config *cfg)
+{
+    struct hg_err err = {0};
+    if (config_load(cfg, path, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 check_config_main(int argc, char **argv)
 {
@@ -51,21 +63,16 @@ check_config_main(int argc, char **argv)
     }
     struct config cfg;
     struct hg_err err = {0};
-    if (config_load(&cfg, path, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
+    size_t nrules = 0;
+    if (load_or_report(path, &cfg) < 0)
         return 1;
-    }
-    /* routing: rules are checked here too, so a rule that could send sensitive data to a hosted
-     * backend fails check-config (route/route.h) */
-    struct route_config *rc = NULL;
-    if (route_config_load(cfg_get(cfg.doc.root, "routing"), &cfg, &rc, &err) < 0) {
+    if (gateway_check(&cfg, &nrules, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         config_cleanup(&cfg);
         return 1;
     }
     printf("%s: ok (%zu backends, %zu aliases, %zu routing rules)\n", path, cfg.nbackends,
-           cfg.naliases, route_config_nrules(rc));
-    route_config_free(rc);
+           cfg.naliases, nrules);
     config_cleanup(&cfg);
     return 0;
 }
@@ -83,11 +90,8 @@ serve_main(int argc, char **argv)
         return 2;
     }
     struct config cfg;
-    struct hg_err err = {0};
-    if (config_load(&cfg, path, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
+    if (load_or_report(path, &cfg) < 0)
         return 1;
-    }
     if (!strcmp(cfg.log_level, "debug"))
         log_min_level = LOG_DEBUG;
     else if (!strcmp(cfg.log_level, "warn"))
@@ -99,6 +103,20 @@ serve_main(int argc, char **argv)
     return rc;
 }
 
+/* `hybridgate config-reference [--markdown]`: the generated option reference (scripts/gen.sh). */
+static int
+config_reference_main(int argc, char **argv)
+{
+    bool md = argc > 1 && !strcmp(argv[1], "--markdown");
+    struct buf b;
+    buf_init(&b, 1u << 20);
+    int rc = config_reference(&b, md);
+    if (rc == 0)
+        fwrite(b.p, 1, b.len, stdout);
+    buf_cleanup(&b);
+    return rc == 0 ? 0 : 1;
+}
+
 struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -107,6 +125,7 @@ struct command {
 static const struct command commands[] = {
     {"serve", serve_main},
     {"check-config", check_config_main},
+    {"config-reference", config_reference_main},
     {"scan", scan_cli_main},
     {"report", report_cli_main},
     {"route", route_cli_main},

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "core/cfgtree.h"
 #include "core/error.h"
 
@@ -98,5 +99,9 @@ struct model_target {
 };
 size_t config_resolve_model(const struct config *cfg, const char *requested,
                             struct model_target *out, size_t max);
+
+/* Appends the reference of every option (from the option table): the example config as YAML, or
+ * docs/config.md as Markdown. 0 or -1 (cap). */
+int config_reference(struct buf *out, bool markdown);
 
 #endif

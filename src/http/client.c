@@ -270,6 +270,22 @@ on_deferred(evutil_socket_t fd, short kind, void *arg)
     check_done(cl);
 }
 
+/* What curl gets back from a header or write callback, after the owner's callback returned r:
+ * 0 (abort) when it cancelled or failed, PAUSE when it asked to pause, else the bytes taken. */
+static size_t
+cb_result(struct http_call *c, int r, size_t len)
+{
+    if (c->cancelled || r < 0) {
+        c->aborted = !c->cancelled;
+        return 0;
+    }
+    if (r > 0) {
+        c->paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    return len;
+}
+
 static size_t
 header_cb(char *p, size_t size, size_t n, void *arg)
 {
@@ -308,15 +324,7 @@ header_cb(char *p, size_t size, size_t n, void *arg)
         curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_IP, &ip);
         curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_PORT, &port);
         snprintf(c->peer, sizeof(c->peer), "%s:%ld", ip ? ip : "", port);
-        int r = c->on_head(c, c->status, c->ctype, c->arg);
-        if (c->cancelled || r < 0) {
-            c->aborted = !c->cancelled;
-            return 0;
-        }
-        if (r > 0) {
-            c->paused = true;
-            return CURL_WRITEFUNC_PAUSE;
-        }
+        return cb_result(c, c->on_head(c, c->status, c->ctype, c->arg), len);
     }
     return len;
 }
@@ -330,16 +338,7 @@ write_cb(char *p, size_t size, size_t n, void *arg)
         return 0;
     if (!c->head_done)
         return len; /* cannot happen with HTTP; be safe */
-    int r = c->on_data(c, p, len, c->arg);
-    if (c->cancelled || r < 0) {
-        c->aborted = !c->cancelled;
-        return 0;
-    }
-    if (r > 0) {
-        c->paused = true;
-        return CURL_WRITEFUNC_PAUSE;
-    }
-    return len;
+    return cb_result(c, c->on_data(c, p, len, c->arg), len);
 }
 
 struct http_client *

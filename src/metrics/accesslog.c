@@ -29,29 +29,29 @@
  * release-stores head+1; the consumer acquire-loads head, formats the slots up to it, then
  * release-stores tail. Full when head - tail == N. */
 struct accesslog_queue {
-    struct accesslog *al;                     /* owner */
-    size_t head;                              /* next slot to fill; written by the producer */
-    size_t tail;                              /* next slot to drain; written by the writer */
-    uint64_t dropped;                         /* lines dropped on a full ring (producer) */
-    struct accesslog_queue *next;             /* al->queues list */
-    struct req_record ring[ACCESSLOG_RING];   /* the records */
+    struct accesslog *al;                   /* owner */
+    size_t head;                            /* next slot to fill; written by the producer */
+    size_t tail;                            /* next slot to drain; written by the writer */
+    uint64_t dropped;                       /* lines dropped on a full ring (producer) */
+    struct accesslog_queue *next;           /* al->queues list */
+    struct req_record ring[ACCESSLOG_RING]; /* the records */
 };
 
 struct accesslog {
-    char *path;                    /* file path, or NULL for stdout/stderr */
-    int fd;                        /* current output; owned only when path != NULL */
-    pthread_t thread;              /* the writer */
-    pthread_mutex_t lock;          /* protects queues, stop, flush_* */
-    pthread_cond_t wake;           /* signalled by flush and close */
-    pthread_cond_t flushed;        /* signalled by the writer after each pass */
-    bool stop;                     /* close requested */
-    uint64_t flush_seq;            /* flush requests made */
-    uint64_t flush_done;           /* flush requests fully drained */
+    char *path;                     /* file path, or NULL for stdout/stderr */
+    int fd;                         /* current output; owned only when path != NULL */
+    pthread_t thread;               /* the writer */
+    pthread_mutex_t lock;           /* protects queues, stop, flush_* */
+    pthread_cond_t wake;            /* signalled by flush and close */
+    pthread_cond_t flushed;         /* signalled by the writer after each pass */
+    bool stop;                      /* close requested */
+    uint64_t flush_seq;             /* flush requests made */
+    uint64_t flush_done;            /* flush requests fully drained */
     struct accesslog_queue *queues; /* every worker queue */
-    uint64_t lines;                /* lines written (atomic) */
-    uint64_t write_dropped;        /* lines lost to write errors (atomic) */
-    int seen_gen;                  /* reopen generation last applied */
-    bool write_failed;             /* a write error was logged (log once until it recovers) */
+    uint64_t lines;                 /* lines written (atomic) */
+    uint64_t write_dropped;         /* lines lost to write errors (atomic) */
+    int seen_gen;                   /* reopen generation last applied */
+    bool write_failed;              /* a write error was logged (log once until it recovers) */
 };
 
 static volatile sig_atomic_t reopen_gen;
@@ -65,15 +65,24 @@ accesslog_reopen(void)
 /* ------------------------------------------------------------------------------------------ */
 /* Formatting                                                                                  */
 
-/* The formatter appends literal keys and hand-formatted integers instead of buf_printf: the
- * printf version measured 2.7 µs per line (vsnprintf runs twice per call in buf_vprintf), this
- * one ~0.4 µs (bench/bench_metrics.c), which keeps the writer thread's CPU under 1% of a
- * proxied request. */
+/* The formatter writes through a cursor into room reserved once per line (the worst case is
+ * bounded by the record's size), with literal keys, hand-formatted integers and an escaper that
+ * copies plain bytes straight through. Measured (bench/bench_metrics.c): buf_printf per field
+ * 2.7 µs/line; buf_append per field 0.49 µs; cursor 0.2 µs. */
 
-#define LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
+/* Worst case of one line: every field byte escaped as \u00XX (6 bytes), plus keys and numbers. */
+#define LINE_MAX_BYTES (6 * sizeof(struct req_record) + 1024)
 
-static void
-put_i64(struct buf *b, int64_t v)
+static char *
+put_lit(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+#define LIT(w, s) put_lit((w), (s), sizeof(s) - 1)
+
+static char *
+put_i64(char *w, int64_t v)
 {
     char tmp[24];
     char *p = tmp + sizeof(tmp);
@@ -84,94 +93,159 @@ put_i64(struct buf *b, int64_t v)
     } while (a);
     if (v < 0)
         *--p = '-';
-    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+    size_t n = (size_t)(tmp + sizeof(tmp) - p);
+    memcpy(w, p, n);
+    return w + n;
 }
 
-/* Appends `,"key":"escaped value"` for a fixed-size record field (bounded by its size, so a
- * field without a NUL cannot make us read past it). */
-#define PUT_FIELD_STR(b, rec, f)                                                                   \
+/* A JSON string literal of s[0..n) (at most 6n+2 bytes). */
+static char *
+put_json_str(char *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    *w++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *w++ = (char)c;
+            continue;
+        }
+        *w++ = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            *w++ = (char)c;
+            break;
+        case '\n':
+            *w++ = 'n';
+            break;
+        case '\r':
+            *w++ = 'r';
+            break;
+        case '\t':
+            *w++ = 't';
+            break;
+        default:
+            w = put_lit(w, "u00", 3);
+            *w++ = hex[c >> 4];
+            *w++ = hex[c & 15];
+        }
+    }
+    *w++ = '"';
+    return w;
+}
+
+/* `,"key":"escaped value"` for a fixed-size record field, bounded by the field's size so a field
+ * without a NUL cannot make us read past it. */
+#define PUT_FIELD_STR(w, rec, f)                                                                   \
     do {                                                                                           \
-        LIT((b), ",\"" #f "\":");                                                                  \
-        buf_append_json_str((b), (rec)->f, strnlen((rec)->f, sizeof((rec)->f)));                   \
+        (w) = LIT((w), ",\"" #f "\":");                                                            \
+        (w) = put_json_str((w), (rec)->f, strnlen((rec)->f, sizeof((rec)->f)));                    \
     } while (0)
-#define PUT_FIELD_INT(b, rec, f)                                                                   \
+#define PUT_FIELD_INT(w, rec, f)                                                                   \
     do {                                                                                           \
-        LIT((b), ",\"" #f "\":");                                                                  \
-        put_i64((b), (rec)->f);                                                                    \
+        (w) = LIT((w), ",\"" #f "\":");                                                            \
+        (w) = put_i64((w), (rec)->f);                                                              \
     } while (0)
-#define PUT_FIELD_BOOL(b, rec, f)                                                                  \
+#define PUT_FIELD_BOOL(w, rec, f)                                                                  \
     do {                                                                                           \
         if ((rec)->f)                                                                              \
-            LIT((b), ",\"" #f "\":true");                                                          \
+            (w) = LIT((w), ",\"" #f "\":true");                                                    \
         else                                                                                       \
-            LIT((b), ",\"" #f "\":false");                                                         \
+            (w) = LIT((w), ",\"" #f "\":false");                                                   \
     } while (0)
 
 /* "YYYY-MM-DDTHH:MM:SS" of the last second formatted by this thread: lines come in time order,
  * so gmtime_r runs about once per second. */
 static _Thread_local int64_t cached_sec = -1;
 static _Thread_local char cached_time[80];
+static _Thread_local size_t cached_time_len;
+
+/* Makes room for LINE_MAX_BYTES more bytes in out without changing its content; 0 or -1 (cap). */
+static int
+reserve_line(struct buf *out)
+{
+    static const char zeros[LINE_MAX_BYTES + 1];
+    if (out->max - out->len < LINE_MAX_BYTES)
+        return -1;
+    if (out->p != NULL && out->cap - out->len > LINE_MAX_BYTES)
+        return 0;
+    /* Grow through the buffer's own API (so its allocation policy holds), then take it back. */
+    size_t len = out->len;
+    if (buf_append(out, zeros, LINE_MAX_BYTES) < 0)
+        return -1;
+    out->len = len;
+    out->p[len] = '\0';
+    return 0;
+}
 
 int
 accesslog_format(const struct req_record *rec, struct buf *out)
 {
     static const char *const classes[] = {"pii", "phi", "financial", "secret"};
-    /* Worst case: every field byte escaped as \u00XX (6 bytes), plus keys and numbers. Checking
-     * the room once means no append below can fail half-way through a line. */
-    if (out->max - out->len < 6 * sizeof(*rec) + 1024)
+    if (reserve_line(out) < 0)
         return -1;
     int64_t sec = rec->ts_us / 1000000;
     if (sec != cached_sec) {
         time_t t = (time_t)sec;
         struct tm tm;
         gmtime_r(&t, &tm);
-        snprintf(cached_time, sizeof(cached_time), "%04d-%02d-%02dT%02d:%02d:%02d",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        int n = snprintf(cached_time, sizeof(cached_time), "%04d-%02d-%02dT%02d:%02d:%02d",
+                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                         tm.tm_sec);
+        cached_time_len = n > 0 ? (size_t)n : 0;
         cached_sec = sec;
     }
     int ms = (int)(rec->ts_us % 1000000 / 1000);
-    char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
-                    'Z', '"'};
-    LIT(out, "{\"time\":\"");
-    buf_appends(out, cached_time);
-    buf_append(out, frac, sizeof(frac));
-    PUT_FIELD_INT(out, rec, ts_us);
-    PUT_FIELD_STR(out, rec, request_id);
-    PUT_FIELD_STR(out, rec, key_id);
-    PUT_FIELD_STR(out, rec, team);
-    PUT_FIELD_STR(out, rec, endpoint);
-    PUT_FIELD_STR(out, rec, requested_model);
-    PUT_FIELD_STR(out, rec, model);
-    PUT_FIELD_STR(out, rec, rule);
-    PUT_FIELD_STR(out, rec, reason);
-    PUT_FIELD_STR(out, rec, backend);
-    PUT_FIELD_STR(out, rec, backend_kind);
-    LIT(out, ",\"classes\":[");
+    if (ms < 0)
+        ms = 0; /* a time before 1970 is nonsense, but it must still give valid JSON */
+    char *w = out->p + out->len;
+    w = LIT(w, "{\"time\":\"");
+    w = put_lit(w, cached_time, cached_time_len);
+    *w++ = '.';
+    *w++ = (char)('0' + ms / 100);
+    *w++ = (char)('0' + ms / 10 % 10);
+    *w++ = (char)('0' + ms % 10);
+    w = LIT(w, "Z\"");
+    PUT_FIELD_INT(w, rec, ts_us);
+    PUT_FIELD_STR(w, rec, request_id);
+    PUT_FIELD_STR(w, rec, key_id);
+    PUT_FIELD_STR(w, rec, team);
+    PUT_FIELD_STR(w, rec, endpoint);
+    PUT_FIELD_STR(w, rec, requested_model);
+    PUT_FIELD_STR(w, rec, model);
+    PUT_FIELD_STR(w, rec, rule);
+    PUT_FIELD_STR(w, rec, reason);
+    PUT_FIELD_STR(w, rec, backend);
+    PUT_FIELD_STR(w, rec, backend_kind);
+    w = LIT(w, ",\"classes\":[");
     bool first = true;
     for (unsigned c = 0; c < 4; c++) {
         if (rec->classes & (1u << c)) {
             if (!first)
-                buf_appendc(out, ',');
-            buf_appendc(out, '"');
-            buf_appends(out, classes[c]);
-            buf_appendc(out, '"');
+                *w++ = ',';
+            *w++ = '"';
+            w = put_lit(w, classes[c], strlen(classes[c]));
+            *w++ = '"';
             first = false;
         }
     }
-    buf_appendc(out, ']');
-    PUT_FIELD_BOOL(out, rec, sensitive);
-    PUT_FIELD_BOOL(out, rec, stream);
-    PUT_FIELD_BOOL(out, rec, masked);
-    PUT_FIELD_INT(out, rec, status);
-    PUT_FIELD_INT(out, rec, attempts);
-    PUT_FIELD_INT(out, rec, input_tokens);
-    PUT_FIELD_INT(out, rec, output_tokens);
-    PUT_FIELD_INT(out, rec, ttft_us);
-    PUT_FIELD_INT(out, rec, total_us);
-    PUT_FIELD_INT(out, rec, scan_us);
-    PUT_FIELD_INT(out, rec, cost_micro_usd);
-    PUT_FIELD_STR(out, rec, error);
-    LIT(out, "}\n");
+    *w++ = ']';
+    PUT_FIELD_BOOL(w, rec, sensitive);
+    PUT_FIELD_BOOL(w, rec, stream);
+    PUT_FIELD_BOOL(w, rec, masked);
+    PUT_FIELD_INT(w, rec, status);
+    PUT_FIELD_INT(w, rec, attempts);
+    PUT_FIELD_INT(w, rec, input_tokens);
+    PUT_FIELD_INT(w, rec, output_tokens);
+    PUT_FIELD_INT(w, rec, ttft_us);
+    PUT_FIELD_INT(w, rec, total_us);
+    PUT_FIELD_INT(w, rec, scan_us);
+    PUT_FIELD_INT(w, rec, cost_micro_usd);
+    PUT_FIELD_STR(w, rec, error);
+    w = LIT(w, "}\n");
+    out->len = (size_t)(w - out->p);
+    out->p[out->len] = '\0';
     return 0;
 }
 

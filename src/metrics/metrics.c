@@ -42,7 +42,6 @@ static const struct bucket_def {
     [BS_SCAN] = {buckets_scan, NELEM(buckets_scan)},
 };
 
-
 static const struct metric_def {
     enum shape shape;
     enum bucket_set buckets;
@@ -118,43 +117,43 @@ struct rate_slot {
 #define RATE_SLOTS 64 /* power of two > the 60-second series */
 
 struct metrics_shard {
-    struct metrics_registry *reg;    /* owner of this shard */
-    int64_t *cells;                  /* reg->ncells cells, layout in reg->off[] */
+    struct metrics_registry *reg;      /* owner of this shard */
+    int64_t *cells;                    /* reg->ncells cells, layout in reg->off[] */
     struct rate_slot ring[RATE_SLOTS]; /* live rate, indexed by sec % RATE_SLOTS */
-    int64_t day;                     /* UTC day (days since epoch) of cost_day, or -1 */
-    int64_t cost_day;                /* micro-USD finished on `day` */
-    int64_t month;                   /* year*12+month-1 of cost_month, or -1 */
-    int64_t cost_month;              /* micro-USD finished in `month` */
-    int last_backend;                /* last backend index matched by name (lookup cache) */
-    int last_rule;                   /* last rule index matched by name (lookup cache) */
-    struct metrics_shard *next;      /* registry's list */
+    int64_t day;                       /* UTC day (days since epoch) of cost_day, or -1 */
+    int64_t cost_day;                  /* micro-USD finished on `day` */
+    int64_t month;                     /* year*12+month-1 of cost_month, or -1 */
+    int64_t cost_month;                /* micro-USD finished in `month` */
+    int last_backend;                  /* last backend index matched by name (lookup cache) */
+    int last_rule;                     /* last rule index matched by name (lookup cache) */
+    struct metrics_shard *next;        /* registry's list */
 };
 
 struct metrics_registry {
-    size_t nbackends;          /* configured backends; slot nbackends is "none" */
-    char **backend_names;      /* copied names */
-    bool *backend_self_hosted; /* kind per backend */
-    char **backend_labels;     /* `backend="x",kind="y"` per slot (nbackends+1), escaped */
-    size_t nrules;             /* configured rules; slot nrules is "none", nrules+1 "other" */
-    char **rule_names;         /* copied names */
-    char **rule_labels;        /* `rule="x"` per slot (nrules+2), escaped */
-    size_t off[METRIC__COUNT]; /* first cell of each metric in a cell array */
-    size_t width[METRIC__COUNT]; /* cells per label slot (1, or buckets+3 for histograms) */
+    size_t nbackends;             /* configured backends; slot nbackends is "none" */
+    char **backend_names;         /* copied names */
+    bool *backend_self_hosted;    /* kind per backend */
+    char **backend_labels;        /* `backend="x",kind="y"` per slot (nbackends+1), escaped */
+    size_t nrules;                /* configured rules; slot nrules is "none", nrules+1 "other" */
+    char **rule_names;            /* copied names */
+    char **rule_labels;           /* `rule="x"` per slot (nrules+2), escaped */
+    size_t off[METRIC__COUNT];    /* first cell of each metric in a cell array */
+    size_t width[METRIC__COUNT];  /* cells per label slot (1, or buckets+3 for histograms) */
     size_t nslots[METRIC__COUNT]; /* label slots per metric */
-    size_t ncells;             /* total cells per array */
-    int64_t *global;           /* ncells cells for SRC_GLOBAL metrics (atomic access) */
-    pthread_mutex_t lock;      /* protects the shard list and the pull callbacks */
+    size_t ncells;                /* total cells per array */
+    int64_t *global;              /* ncells cells for SRC_GLOBAL metrics (atomic access) */
+    pthread_mutex_t lock;         /* protects the shard list and the pull callbacks */
     struct metrics_shard *shards; /* every shard, newest first */
-    metrics_pull_cb *pull_cb;  /* called on render, or NULL */
-    void *pull_ctx;            /* its argument */
+    metrics_pull_cb *pull_cb;     /* called on render, or NULL */
+    void *pull_ctx;               /* its argument */
     metrics_store_stats_cb *store_cb; /* pulled on render, or NULL */
-    void *store_ctx;           /* its argument */
-    struct accesslog *accesslog; /* counters pulled on render, or NULL */
-    int64_t base_day;          /* cost baseline: UTC day, or -1 */
-    int64_t base_cost_day;     /* micro-USD */
-    int64_t base_month;        /* year*12+month-1, or -1 */
-    int64_t base_cost_month;   /* micro-USD */
-    int64_t start_us;          /* wall clock at registry creation */
+    void *store_ctx;                  /* its argument */
+    struct accesslog *accesslog;      /* counters pulled on render, or NULL */
+    int64_t base_day;                 /* cost baseline: UTC day, or -1 */
+    int64_t base_cost_day;            /* micro-USD */
+    int64_t base_month;               /* year*12+month-1, or -1 */
+    int64_t base_cost_month;          /* micro-USD */
+    int64_t start_us;                 /* wall clock at registry creation */
 };
 
 static inline void
@@ -336,7 +335,8 @@ backend_slot(struct metrics_shard *sh, const char *name)
     const struct metrics_registry *reg = sh->reg;
     if (name[0] == '\0')
         return reg->nbackends;
-    if (sh->last_backend < (int)reg->nbackends && !strcmp(reg->backend_names[sh->last_backend], name))
+    if (sh->last_backend < (int)reg->nbackends &&
+        !strcmp(reg->backend_names[sh->last_backend], name))
         return (size_t)sh->last_backend;
     for (size_t i = 0; i < reg->nbackends; i++) {
         if (!strcmp(reg->backend_names[i], name)) {
@@ -709,6 +709,9 @@ metrics_render_prometheus(struct metrics_registry *reg, struct buf *dst)
             /* The backend x rule x status cross product is sparse: print only what happened. */
             if (d->shape == SHAPE_REQ && c[0] == 0)
                 continue;
+            /* Gauges describe a configured backend's state; "none" has no state to report. */
+            if (d->shape == SHAPE_BACKEND && md->type == METRIC_GAUGE && slot == reg->nbackends)
+                continue;
             buf_reset(&labels);
             put_labels(&labels, reg, d->shape, slot);
             const char *ls = labels.p ? labels.p : "";
@@ -920,8 +923,8 @@ metrics_stats_json(struct metrics_registry *reg, int64_t now_us, struct buf *dst
                     berr += v;
             }
         }
-        const int64_t *dur = &sum[reg->off[METRIC_REQUEST_DURATION] +
-                                  b * reg->width[METRIC_REQUEST_DURATION]];
+        const int64_t *dur =
+            &sum[reg->off[METRIC_REQUEST_DURATION] + b * reg->width[METRIC_REQUEST_DURATION]];
         const int64_t *tt = &sum[reg->off[METRIC_TTFT] + b * reg->width[METRIC_TTFT]];
         const struct bucket_def *bdd = &bucket_defs[BS_DURATION];
         const struct bucket_def *bdt = &bucket_defs[BS_TTFT];
@@ -958,6 +961,32 @@ metrics_stats_json(struct metrics_registry *reg, int64_t now_us, struct buf *dst
         put_ms(out, "ttft_p95_ms", hist_quantile(tt, bdt, 0.95));
         buf_appendc(out, '}');
     }
+    /* Per routing rule (config order, then "none" and "other" when they saw traffic). */
+    buf_appends(out, "],\"rules\":[");
+    bool first = true;
+    for (size_t r = 0; r < nr; r++) {
+        int64_t rreq = 0, rself = 0, rhosted = 0, rerr = 0;
+        for (size_t b = 0; b <= nb; b++) {
+            for (size_t sc = 0; sc < NSTATUS; sc++) {
+                int64_t v = sum[reg->off[METRIC_REQUESTS] + (b * nr + r) * NSTATUS + sc];
+                rreq += v;
+                if (b < nb)
+                    *(reg->backend_self_hosted[b] ? &rself : &rhosted) += v;
+                if (sc == 4)
+                    rerr += v;
+            }
+        }
+        if (r >= reg->nrules && rreq == 0)
+            continue;
+        const char *name = r < reg->nrules    ? reg->rule_names[r]
+                           : r == reg->nrules ? "none"
+                                              : "other";
+        buf_appends(out, first ? "{\"name\":" : ",{\"name\":");
+        first = false;
+        buf_append_json_str(out, name, strlen(name));
+        buf_printf(out, ",\"requests\":%lld,\"self_hosted\":%lld,\"hosted\":%lld,\"errors\":%lld}",
+                   (long long)rreq, (long long)rself, (long long)rhosted, (long long)rerr);
+    }
     buf_appends(out, "]}");
     free(sum);
     return finish(dst, &scratch);
@@ -985,8 +1014,7 @@ metrics_doc_markdown(struct buf *dst)
     for (int id = 0; id < METRIC__COUNT; id++) {
         const struct metric_desc *md = &metric_descs[id];
         buf_printf(out, "| `%s` | %s | %s | %s |\n", md->name, metric_type_name(md->type),
-                   md->labels[0] ? md->labels : "—",
-                   md->help);
+                   md->labels[0] ? md->labels : "—", md->help);
     }
     buf_appends(out, "\nHistogram buckets (seconds):\n\n");
     static const struct {
@@ -1005,5 +1033,42 @@ metrics_doc_markdown(struct buf *dst)
         }
         buf_appends(out, ", +Inf\n");
     }
+    buf_appends(
+        out,
+        "\n## Configuration and endpoints\n\n"
+        "```yaml\n"
+        "admin_key_env: HYBRIDGATE_ADMIN_KEY  # /admin/... and the dashboard's data need this key\n"
+        "access_log: /var/log/hybridgate/access.log   # or stdout (default), or off\n"
+        "metrics:\n"
+        "  enabled: true             # false: no counting and no /metrics\n"
+        "  require_admin_key: false  # true: /metrics needs the admin key too (bearer token)\n"
+        "dashboard:\n"
+        "  enabled: true             # /ui\n"
+        "```\n\n"
+        "| endpoint | key | what |\n|---|---|---|\n"
+        "| `GET /metrics` | only with `require_admin_key` | this list, Prometheus text format "
+        "0.0.4 |\n"
+        "| `GET /admin/stats` | admin | live stats JSON for the dashboard |\n"
+        "| `GET /admin/economics` | admin | economics headline (what-if, recommendation), "
+        "refreshed every minute |\n"
+        "| `GET /ui` | — | the dashboard (static files; it asks for the admin key) |\n\n"
+        "The key goes in `Authorization: Bearer <key>` or `X-Admin-Key`; without it the admin "
+        "endpoints answer 401. A Prometheus scrape config for `require_admin_key: true`:\n\n"
+        "```yaml\n"
+        "scrape_configs:\n"
+        "  - job_name: hybridgate\n"
+        "    authorization: {type: Bearer, credentials_file: /etc/prometheus/hybridgate.key}\n"
+        "    static_configs: [{targets: ['gateway:8080']}]\n"
+        "```\n\n"
+        "## Access log\n\n"
+        "One JSON object per line per finished request, with the fields of the usage store's "
+        "record (`struct req_record`): `time` (ISO 8601 UTC), `ts_us`, `request_id`, `key_id`, "
+        "`team`, `endpoint`, `requested_model`, `model`, `rule`, `reason`, `backend`, "
+        "`backend_kind`, `classes` (names of the sensitive-data classes found), `sensitive`, "
+        "`stream`, `masked`, `status`, `attempts`, `input_tokens`, `output_tokens`, `ttft_us`, "
+        "`total_us`, `scan_us`, `cost_micro_usd`, `error`. It never holds a prompt, a completion, "
+        "a detected value or a key. Lines are written by a background thread in batches (at most "
+        "~10 ms late); SIGHUP reopens the file for rotation; lines that cannot be queued are "
+        "counted in `hybridgate_access_log_dropped_total`.\n");
     return finish(dst, &scratch);
 }

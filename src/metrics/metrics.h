@@ -36,7 +36,11 @@ enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 const char *metric_type_name(enum metric_type t);
 
 /* Circuit-breaker states as exported by hybridgate_circuit_breaker_state. */
-enum metrics_circuit { METRICS_CIRCUIT_CLOSED = 0, METRICS_CIRCUIT_HALF_OPEN, METRICS_CIRCUIT_OPEN };
+enum metrics_circuit {
+    METRICS_CIRCUIT_CLOSED = 0,
+    METRICS_CIRCUIT_HALF_OPEN,
+    METRICS_CIRCUIT_OPEN
+};
 const char *metrics_circuit_name(enum metrics_circuit c);
 
 /* Static description of one declared metric (from the X-macro), for docs and tests. */

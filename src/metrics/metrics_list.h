@@ -6,20 +6,16 @@
  *
  * X(id, name, type, shape, buckets, scale, source, help)
  *   id      enum suffix: METRIC_<id>
- *   name    exported name without the `hybridgate_` prefix; units in the name (_seconds, _usd, _total)
- *   type    COUNTER | GAUGE | HISTOGRAM
- *   shape   label set, fixed at startup so every cell is preallocated:
- *             NONE     no labels
- *             BACKEND  backend, kind             (one cell per configured backend + "none")
- *             REQ      backend, kind, rule, status_class   (sparse: only non-zero cells printed)
- *             CLASS    backend, kind, class      (pii, phi, financial, secret)
- *             VERSION  version                   (build info)
- *   buckets histogram bucket set (DURATION, TTFT, SCAN), NOBUCKETS otherwise
- *   scale   1 for plain integers; 1000000 when the cell holds micro-units (µs, micro-USD) and the
- *           exported value is seconds or USD (printed with integer arithmetic, never double)
- *   source  SHARD  owned by a worker thread, summed over shards on scrape
- *           GLOBAL set from any thread (health, circuit) or pulled by a callback on scrape
- *   help    one line, shown in # HELP and docs/metrics.md */
+ *   name    exported name without the `hybridgate_` prefix; units in the name (_seconds, _usd,
+ * _total) type    COUNTER | GAUGE | HISTOGRAM shape   label set, fixed at startup so every cell is
+ * preallocated: NONE     no labels BACKEND  backend, kind             (one cell per configured
+ * backend + "none") REQ      backend, kind, rule, status_class   (sparse: only non-zero cells
+ * printed) CLASS    backend, kind, class      (pii, phi, financial, secret) VERSION  version (build
+ * info) buckets histogram bucket set (DURATION, TTFT, SCAN), NOBUCKETS otherwise scale   1 for
+ * plain integers; 1000000 when the cell holds micro-units (µs, micro-USD) and the exported value is
+ * seconds or USD (printed with integer arithmetic, never double) source  SHARD  owned by a worker
+ * thread, summed over shards on scrape GLOBAL set from any thread (health, circuit) or pulled by a
+ * callback on scrape help    one line, shown in # HELP and docs/metrics.md */
 #ifndef HG_METRICS_METRICS_LIST_H
 #define HG_METRICS_METRICS_LIST_H
 
@@ -79,11 +75,10 @@
  * traffic: completions take from tens of milliseconds (cached, small local model) to minutes
  * (long generations); the scanner takes microseconds. */
 #define METRICS_BUCKETS_DURATION                                                                   \
-    5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,       \
+    5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,        \
         30000000, 60000000, 120000000, 300000000
 #define METRICS_BUCKETS_TTFT                                                                       \
-    5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,       \
-        30000000
+    5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000, 30000000
 #define METRICS_BUCKETS_SCAN 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000
 
 #endif

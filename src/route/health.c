@@ -275,10 +275,10 @@ health_report_check(struct health *h, int b, bool ok, int64_t now_us, bool *chan
     advance(x, now_us);
     x->down = !ok;
     if (ok) {
+        /* a passing check closes a half-open circuit, but does not forgive request failures: a
+         * server whose /models answers while its completions fail must still trip */
         if (x->circuit == ROUTE_CIRCUIT_HALF_OPEN)
             close_circuit(x);
-        else
-            x->consecutive_failures = 0;
     } else if (x->circuit != ROUTE_CIRCUIT_OPEN) {
         count_outcome(h, x, false, false, now_us);
     }

@@ -69,7 +69,8 @@ enum route_circuit health_release(struct health *h, int b, const struct health_o
                                   int64_t now_us, bool *changed);
 
 /* An active health check result. A failure marks b down (no traffic) and counts toward opening
- * the circuit; a success marks it up and closes an open circuit whose cool-down has passed. */
+ * the circuit; a success marks it up and closes an open circuit whose cool-down has passed, but
+ * does not reset the count of consecutive request failures. */
 enum route_circuit health_report_check(struct health *h, int b, bool ok, int64_t now_us,
                                        bool *changed);
 

@@ -84,8 +84,16 @@ is_placeholder(const char *v, size_t n)
         "abcdefgh",    "ABCDEFGH",    "insert",   "INSERT",   "replace",  "REPLACE",
         "fake",        "FAKE",        "_here",    "_HERE",    "%s",       "$(",
         "process.env", "os.environ",  "getenv",   "Here",     "HERE"};
+    /* secrets printed in vendors' documentation (jwt.io's sample, Stripe's and GitHub's docs) */
+    static const char *const documented[] = {
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", "4eC39HqLyjWDarjtT1zdp7dc",
+        "BQokikJOvBiI2HlWgH4olfQ2", "16C7e42F292c6912E7710c838347Ae178B4a",
+        "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"};
     if (n == 0)
         return true;
+    for (size_t i = 0; i < sizeof(documented) / sizeof(documented[0]); i++)
+        if (memmem(v, n, documented[i], strlen(documented[i])))
+            return true;
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
         size_t m = strlen(marks[i]);
         for (size_t k = 0; k + m <= n; k++)
@@ -375,6 +383,8 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
             double sc = scan_ipv4_is_private(a) || resolver ? 0.6 : 0.95;
             if (g & CTX_IP)
                 sc += 0.05;
+            else if (g & CTX_NOTPHONE)
+                sc = 0.5; /* "version 1.2.3.4", "build 10.0.19041.1" */
             scan_emit(ss, SCAN_IP_ADDRESS, NULL, r->dstart, r->end, sc);
         }
         return;
@@ -509,6 +519,11 @@ digit_pass(struct scan_scratch *ss, const char *p, size_t n)
             }
         }
         size_t end = parse_run(p, n, i, &r);
+        /* ICD-10-CM code "E11.9", "J45.909": health context for PHI, not an entity */
+        if (i - ls == 1 && p[ls] >= 'A' && p[ls] <= 'Z' && p[ls] != 'U' &&
+            (ls == 0 || !is_wordc((unsigned char)p[ls - 1])) && r.ng == 2 && r.glen[0] == 2 &&
+            r.sep[0] == '.' && r.glen[1] <= 4 && !(end < n && is_wordc((unsigned char)p[end])))
+            ss->health_code = true;
         if (i - ls == 2 && (ls == 0 || !is_wordc((unsigned char)p[ls - 1])))
             try_dea(ss, p, n, ls, &r);
         else if (r.nd >= 6 || (r.ng == 4 && r.sep[0] == '.'))
@@ -911,7 +926,7 @@ do_jwt(struct scan_scratch *ss, const char *p, size_t n, size_t s, const char *n
     }
     while (e < n && p[e] == '=')
         e++;
-    if (dots < 2 || e - s < 30 || !scan_jwt_is_valid(p + s, e - s))
+    if (dots < 2 || e - s < 30 || !scan_jwt_is_valid(p + s, e - s) || is_placeholder(p + s, e - s))
         return;
     emit_secret(ss, name, s, e, 1.0);
 }
@@ -1430,6 +1445,22 @@ do_street(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ct
     }
     if (we < n && p[we] == '.' && c->end - c->start <= 4) /* "St.", "Ave." keep their dot */
         we++;
+    /* military: "USCGC Globelnik FPO AP 15834", "Unit 8505 Box 3866 DPO AA 93558" */
+    if (we + 9 <= n && p[we] == ' ' && p[we + 1] == 'A' && strchr("AEP", p[we + 2]) &&
+        p[we + 3] == ' ' && is_dig((unsigned char)p[we + 4])) {
+        size_t z = we + 4;
+        while (z < n && is_dig((unsigned char)p[z]) && z - we - 4 < 5)
+            z++;
+        size_t b = ws;
+        for (int words = 0; words < 2 && b > 1 && p[b - 1] == ' ' && p[b - 2] != ' '; words++) {
+            size_t t = b - 1;
+            while (t > 0 && is_alnum((unsigned char)p[t - 1]))
+                t--;
+            b = t;
+        }
+        scan_emit(ss, SCAN_LOCATION, NULL, b, z, 0.85);
+        return;
+    }
     /* number after: "Hochstrasse 63", "Suite 616", "Apt. 977" */
     size_t k = we;
     while (k < n && p[k] == ' ' && k - we < 2)
@@ -1499,6 +1530,63 @@ do_address(struct scan_scratch *ss, const char *p, size_t n, const struct scan_c
     if (digits == 0 || letters < 3 || e - s < 6 || memmem(p + s, e - s, "://", 3))
         return;
     scan_emit(ss, SCAN_LOCATION, NULL, s, e, 0.85);
+}
+
+/* Month-name dates: "May 5, 2021", "March 2020", "5th of March 2020", "12 Dec 2019". A month
+ * word alone is not a date ("March on", "may"), so a day or a year must be attached. */
+static void
+do_month(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ctxhit *c)
+{
+    size_t s = c->start, e = c->end;
+    if (e < n && is_alpha((unsigned char)p[e]))
+        return; /* "Marching", "Decent" */
+    size_t k = e;
+    if (k < n && p[k] == '.')
+        k++;
+    while (k < n && p[k] == ' ')
+        k++;
+    size_t d0 = k;
+    while (k < n && is_dig((unsigned char)p[k]) && k - d0 < 4)
+        k++;
+    bool got = false;
+    if (k - d0 == 4 && !(k < n && is_wordc((unsigned char)p[k]))) { /* "March 2020" */
+        e = k;
+        got = true;
+    } else if (k - d0 >= 1 && k - d0 <= 2 && !(k < n && is_dig((unsigned char)p[k]))) {
+        e = k; /* "May 5" */
+        if (k + 1 < n && (!strncmp(p + k, "st", 2) || !strncmp(p + k, "nd", 2) ||
+                          !strncmp(p + k, "rd", 2) || !strncmp(p + k, "th", 2)))
+            e = k += 2;
+        if (k < n && p[k] == ',')
+            k++;
+        while (k < n && p[k] == ' ')
+            k++;
+        size_t y0 = k;
+        while (k < n && is_dig((unsigned char)p[k]) && k - y0 < 4)
+            k++;
+        if (k - y0 == 4 && !(k < n && is_dig((unsigned char)p[k])))
+            e = k;
+        got = true;
+    }
+    /* day before: "5 May 2021", "5th of March" */
+    size_t b = s;
+    if (b >= 4 && !strncmp(p + b - 4, " of ", 4))
+        b -= 3;
+    while (b > 0 && p[b - 1] == ' ')
+        b--;
+    size_t t = b;
+    if (t >= 2 && (!strncmp(p + t - 2, "st", 2) || !strncmp(p + t - 2, "nd", 2) ||
+                   !strncmp(p + t - 2, "rd", 2) || !strncmp(p + t - 2, "th", 2)))
+        t -= 2;
+    size_t dd = t;
+    while (dd > 0 && is_dig((unsigned char)p[dd - 1]) && t - dd < 2)
+        dd--;
+    if (dd < t && b < s && !(dd > 0 && is_wordc((unsigned char)p[dd - 1]))) {
+        s = dd;
+        got = true;
+    }
+    if (got)
+        scan_emit(ss, SCAN_DATE_TIME, NULL, s, e, 0.6);
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -1587,6 +1675,10 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
         }
         if (c->groups & CTX_ADDR)
             do_address(ss, p, n, c);
+        if (c->groups & CTX_MONTH)
+            do_month(ss, p, n, c);
+        if ((c->groups & CTX_WEEKDAY) && !(c->end < n && is_alpha((unsigned char)p[c->end])))
+            scan_emit(ss, SCAN_DATE_TIME, NULL, c->start, c->end, 0.5);
         if ((c->groups & CTX_TITLE) && c->end < n && p[c->end] == ' ' && c->end + 2 < n &&
             p[c->end + 1] >= 'a' && p[c->end + 1] <= 'z') {
             /* lower-cased text: "dr. hurst" */

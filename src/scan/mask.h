@@ -36,7 +36,9 @@ void scan_mask_free(struct scan_mask *m);
 /* Replaces, in the string nodes of body, every entity of r that cleared its threshold (over),
  * or every entity when all is true. r must come from scan_request() on this same body, with no
  * change to the body in between. Overlapping entities in one string are merged into one
- * placeholder. Returns the number of replacements made. */
+ * placeholder. IMAGE entities (image_url parts, audio, files) cannot be masked and are left as
+ * they are: a result holding an IMAGE that is over its threshold must stay on a self-hosted
+ * backend even in mask mode. Returns the number of replacements made. */
 int scan_mask_apply(struct scan_mask *m, cJSON *body, const struct scan_result *r, bool all);
 
 /* Placeholders in the map. */

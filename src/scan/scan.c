@@ -64,7 +64,7 @@ static const double default_threshold[SCAN_NTYPES] = {
     [SCAN_US_MBI] = 0.6,
     [SCAN_MEDICAL_RECORD_NUMBER] = 0.6,
     [SCAN_CRYPTO] = 0.6,
-    [SCAN_PERSON] = 0.8,
+    [SCAN_PERSON] = 1.01,
     [SCAN_LOCATION] = 0.8,
     [SCAN_IMAGE] = 0.5,
     [SCAN_SECRET] = 0.7,
@@ -152,6 +152,7 @@ config_defaults(struct scan_config *c)
     memset(c, 0, sizeof(*c));
     memcpy(c->threshold, default_threshold, sizeof(c->threshold));
     c->min_score = 0.4;
+    c->person_phi_score = 0.8;
 }
 
 static void
@@ -801,6 +802,10 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
             continue;
         e.cls = class_of(s, e.type);
         e.over = e.score >= threshold_of(s, e.type);
+        /* A name alone is not sensitive (the labelling policy: public figures, colleagues in a
+         * draft); a name with health context is PHI. */
+        if (health && e.type == SCAN_PERSON && e.score >= s->cfg.person_phi_score)
+            e.over = true;
         /* PHI = an identifier of a person together with health context */
         if (health && e.over && (e.cls & SCAN_CLASS_PII))
             e.cls |= SCAN_CLASS_PHI;
@@ -939,14 +944,20 @@ req_scan_content(const struct scanner *s, struct scan_scratch *ss, const cJSON *
         if (img != NULL) {
             const cJSON *url =
                 cJSON_IsObject(img) ? cJSON_GetObjectItemCaseSensitive(img, "url") : img;
-            req_image(s, ss, url, acc);
+            req_image(s, ss, url ? url : img, acc);
         }
+        /* a malformed part (no url/data member) still counts: the entity then points at the
+         * part's object rather than at a string */
         const cJSON *audio = cJSON_GetObjectItemCaseSensitive(part, "input_audio");
-        if (audio != NULL) /* voice prints are biometric identifiers */
-            req_image(s, ss, cJSON_GetObjectItemCaseSensitive(audio, "data"), acc);
+        if (audio != NULL) { /* voice prints are biometric identifiers */
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(audio, "data");
+            req_image(s, ss, d ? d : audio, acc);
+        }
         const cJSON *file = cJSON_GetObjectItemCaseSensitive(part, "file");
-        if (file != NULL)
-            req_image(s, ss, cJSON_GetObjectItemCaseSensitive(file, "file_data"), acc);
+        if (file != NULL) {
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(file, "file_data");
+            req_image(s, ss, d ? d : file, acc);
+        }
     }
 }
 

@@ -93,7 +93,8 @@ struct scan_entity {
     double score;      /* 0..1 from the evidence (checksum, format, context) */
     unsigned cls;      /* SCAN_CLASS_* bits of this entity */
     bool over;         /* score cleared the type's threshold (counts for `sensitive`) */
-    const cJSON *node; /* scan_request: the string node the offsets refer to; else NULL */
+    const cJSON *node; /* scan_request: the string the offsets refer to (an IMAGE of a malformed
+                          part: that part's object); NULL from scan_text */
 };
 
 struct scan_result {

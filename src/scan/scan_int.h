@@ -68,6 +68,8 @@ enum {
     CTX_STREET = 1u << 21,   /* street suffix word (Street, Ave, strasse, …) */
     CTX_PASSWORD = 1u << 22, /* password-like keyword: lower entropy floor, "is" accepted */
     CTX_NOTPHONE = 1u << 23, /* order/tracking/invoice/ISBN: a number here is not a phone */
+    CTX_MONTH = 1u << 24,    /* month name: "May 5, 2021", "5th of March" */
+    CTX_WEEKDAY = 1u << 25,  /* weekday name: a DATE_TIME on its own */
 };
 
 struct scan_word {
@@ -128,6 +130,7 @@ struct scan_config {
     bool disabled[SCAN_NTYPES];    /* built-in types turned off */
     double threshold[SCAN_NTYPES]; /* per-type score needed for `sensitive` */
     double min_score;              /* entities below are not reported */
+    double person_phi_score; /* PERSON score that, with health context, is PHI */
     char **disabled_secrets;       /* SECRET_* names turned off ("SECRET" = all); owned */
     size_t ndisabled_secrets;      /* entries */
     struct scan_custom *customs;   /* custom regex and deny-list entities; owned */

@@ -103,7 +103,10 @@ def stream_without_include_usage():
         up.push({"mode": "ok", "events": 3, "split": True})
         s = gw.stream(chat_body("model-a", "x", stream=True), timeout=10)
         assert s.status == 200 and s.done and s.ended == "eof", s
-        sent = for_client(up.api_requests()[-1], chat_body("model-a", "x", stream=True))
+        rec = up.api_requests()[-1]
+        assert (rec.json.get("stream_options") or {}).get("include_usage") is True, \
+            "the gateway did not ask the upstream for usage: %r" % rec.json
+        sent = for_client(rec, chat_body("model-a", "x", stream=True))
         assert s.raw == sent, "stream differs:\nclient %r\nupstr  %r" % (s.raw, sent)
         assert not [e for e in s.json_events() if isinstance(e, dict) and e.get("usage")], \
             "usage event sent to a client that did not ask for it"

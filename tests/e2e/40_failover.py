@@ -21,14 +21,21 @@ def pair(a, b, **kw):
 @test
 def connect_error_retries_on_second_backend():
     dead = "http://127.0.0.1:%d/v1" % closed_port()
-    with FakeUpstream("b", models=["m"]) as b, Gateway(pair(dead, b)) as gw:
-        for i in range(6):
-            r = gw.chat(chat_body("m", "r%d" % i), timeout=15)
-            assert r.status == 200, "request %d: %r" % (i, r)
-            assert r.header("x-hybridgate-backend") == "b", r.headers
-        s = gw.stream(chat_body("m", stream=True), timeout=15)
-        assert s.status == 200 and s.done and s.headers.get("x-hybridgate-backend") == "b", s
-        assert len(b.api_requests()) == 7
+    with FakeUpstream("b", models=["m"]) as b:
+        cfg = pair(dead, b)
+        cfg["backends"][0]["health_interval"] = 0  # no probe: the requests themselves meet the refused port
+        with Gateway(cfg, access_log=True) as gw:
+            for i in range(6):
+                r = gw.chat(chat_body("m", "r%d" % i), timeout=15)
+                assert r.status == 200, "request %d: %r" % (i, r)
+                assert r.header("x-hybridgate-backend") == "b", r.headers
+            s = gw.stream(chat_body("m", stream=True), timeout=15)
+            assert s.status == 200 and s.done and s.headers.get("x-hybridgate-backend") == "b", s
+            assert len(b.api_requests()) == 7
+            recs = gw.access_records(wait_for=7)
+            assert any(x.get("attempts", 0) >= 2 for x in recs), \
+                "no request was tried on the dead backend first, so no retry was exercised: %r" % [
+                    (x.get("backend"), x.get("attempts")) for x in recs]
 
 
 def retry_on_status(status):
@@ -42,6 +49,7 @@ def retry_on_status(status):
             s = gw.stream(chat_body("m", "s%d" % i, stream=True), timeout=15)
             assert s.status == 200 and s.done and s.headers.get("x-hybridgate-backend") == "b", s
         assert len(b.api_requests()) == 8, len(b.api_requests())
+        assert a.api_requests(), "a never got a request, so no retry after %d was exercised" % status
         # every request that a answered with the error was answered by b afterwards
         a_prompts = [r.json["messages"][0]["content"] for r in a.api_requests()]
         b_prompts = [r.json["messages"][0]["content"] for r in b.api_requests()]

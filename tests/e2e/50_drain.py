@@ -27,7 +27,7 @@ def refused(port):
 @test
 def sigterm_idle_exits_zero():
     with FakeUpstream("a", models=["m"]) as up:
-        gw = Gateway({"backends": [backend("a", up, ["m"])]}).start()
+        gw = Gateway({"backends": [backend("a", up, ["m"], health_interval=0)]}).start()
         try:
             gw.chat(chat_body("m"))
             t0 = time.monotonic()
@@ -46,7 +46,7 @@ def sigterm_idle_exits_zero():
 @test
 def sigterm_lets_a_slow_stream_finish():
     with FakeUpstream("a", models=["m"]) as up:
-        gw = Gateway({"backends": [backend("a", up, ["m"])], "drain_timeout": "20s"}).start()
+        gw = Gateway({"backends": [backend("a", up, ["m"], health_interval=0)], "drain_timeout": "20s"}).start()
         try:
             up.push({"mode": "stream", "events": 12, "delay": 0.25})  # about 3.5 s
             result = {}
@@ -75,7 +75,7 @@ def sigterm_lets_a_slow_stream_finish():
 @test
 def sigterm_lets_a_nonstream_request_finish():
     with FakeUpstream("a", models=["m"]) as up:
-        gw = Gateway({"backends": [backend("a", up, ["m"])], "drain_timeout": "20s"}).start()
+        gw = Gateway({"backends": [backend("a", up, ["m"], health_interval=0)], "drain_timeout": "20s"}).start()
         try:
             up.push({"mode": "ok", "head_delay": 1.5})
             result = {}
@@ -98,7 +98,7 @@ def sigterm_lets_a_nonstream_request_finish():
 @test
 def drain_timeout_bounds_the_wait():
     with FakeUpstream("a", models=["m"]) as up:
-        gw = Gateway({"backends": [backend("a", up, ["m"])], "drain_timeout": "1s"}).start()
+        gw = Gateway({"backends": [backend("a", up, ["m"], health_interval=0)], "drain_timeout": "1s"}).start()
         try:
             up.push({"mode": "stream", "events": 200, "delay": 0.2})  # 40 s: longer than any drain
             result = {}

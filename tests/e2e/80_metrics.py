@@ -167,6 +167,54 @@ def backend_down_shows_in_health_gauge():
 
 
 @test
+def queue_inflight_and_circuit_gauges_follow_the_backend():
+    import threading
+    with FakeUpstream("local", models=["m"]) as lo, FakeUpstream("cloud", models=["h"]) as hi:
+        cfg = config(lo, hi, routing={
+            "circuit_breaker": {"failures": 3, "cooldown": "30s"},
+            "rules": [{"name": "to-local", "match": {"models": ["m"]}, "route": {"pool": ["local"]}},
+                      {"name": "sensitive", "match": {"classes": ["pii", "phi", "financial", "secret"]},
+                       "route": {"pool": ["local"]}},
+                      {"name": "default", "route": {"pool": ["cloud"]}}]})
+        cfg["backends"][0].update({"max_concurrency": 1, "max_queue": 4})
+        with Gateway(cfg, env=ENV, workers=2) as gw:
+            L = {"backend": "local", "kind": "self_hosted"}
+            # one slow request holds local's only slot; two more wait in its queue
+            lo.set_default({"mode": "ok", "head_delay": 1.5})
+            results = []
+            ts = [threading.Thread(target=lambda i=i: results.append(gw.chat(chat_body("m", "slow %s" % "abc"[i]), timeout=20).status))
+                  for i in range(3)]
+            for t in ts:
+                t.start()
+
+            def loaded():
+                s = parse_metrics(scrape(gw))
+                return val(s, "hybridgate_in_flight_requests", **L) == 1 and \
+                    val(s, "hybridgate_queued_requests", **L) == 2 and s
+            s = wait_until(loaded, 3, 0.05)
+            assert s, scrape(gw)
+            j = gw.request("GET", "/admin/stats", headers=AUTH).json()
+            b = {x["name"]: x for x in j["backends"]}
+            assert b["local"]["in_flight"] == 1 and b["local"]["queued"] == 2, b
+            for t in ts:
+                t.join()
+            assert results == [200, 200, 200], results
+            s = parse_metrics(scrape(gw))
+            assert val(s, "hybridgate_in_flight_requests", **L) == 0 and val(s, "hybridgate_queued_requests", **L) == 0
+            assert val(s, "hybridgate_circuit_breaker_state", **L) == 0
+            # three 500s in a row open local's circuit (failures: 3)
+            lo.set_default({"mode": "status", "status": 500})
+            for i in range(3):
+                assert gw.chat(chat_body("m", "fail %s" % "abc"[i])).status >= 500
+            s = parse_metrics(scrape(gw))
+            assert val(s, "hybridgate_circuit_breaker_state", **L) == 2, scrape(gw)
+            j = gw.request("GET", "/admin/stats", headers=AUTH).json()
+            b = {x["name"]: x for x in j["backends"]}
+            assert b["local"]["circuit"] == "open" and b["local"]["healthy"] is False, b
+            assert total(s, "hybridgate_requests_total", backend="local", rule="to-local", status_class="5xx") == 3, scrape(gw)
+
+
+@test
 def promtool_accepts_a_real_scrape():
     promtool = shutil.which("promtool")
     if promtool is None:
@@ -266,6 +314,19 @@ def access_log_lines_canary_and_sighup_reopen():
             assert "access_log_lines_total 9" in scrape(gw)
         out = gw.stdout_text() + gw.stderr_text()
         assert PROMPT_CANARY not in out
+
+
+@test
+def access_log_to_stdout():
+    with FakeUpstream("local", models=["m", "both"]) as lo, FakeUpstream("cloud", models=["h", "both"]) as hi:
+        with Gateway(config(lo, hi, access_log="stdout"), env=ENV) as gw:
+            for i in range(3):
+                assert gw.chat(chat_body("m", "hello %d" % i)).status == 200
+
+            def lines():
+                return [json.loads(l) for l in gw.stdout_text().splitlines() if l.startswith("{")]
+            assert wait_until(lambda: len(lines()) == 3, 5), gw.stdout_text()
+            assert all(r["status"] == 200 and r["backend"] == "local" for r in lines()), lines()
 
 
 @test

@@ -132,11 +132,14 @@ class Gateway:
     config has one. access_log defaults to off unless given. env: extra environment variables.
     """
 
-    def __init__(self, config, env=None, wait_ready=False, workers=1, args=None, check_exit=True):
+    def __init__(self, config, env=None, wait_ready=False, workers=1, args=None, check_exit=True, access_log=False):
         self.tmp = tempfile.mkdtemp(prefix="hg-e2e-")
         self.port = None
+        self.access_log_path = os.path.join(self.tmp, "access.log")
         if isinstance(config, dict):
             config = dict(config)
+            if access_log:
+                config["access_log"] = self.access_log_path
             if "listen" not in config:
                 self.port = free_port()
                 config = dict({"listen": "127.0.0.1:%d" % self.port}, **config)
@@ -256,6 +259,27 @@ class Gateway:
             if any(p in line for p in pats):
                 return "\n".join(lines[max(0, i - 2):i + 60])
         return ""
+
+    def access_records(self, wait_for=0, timeout=5.0):
+        """The JSON access log lines so far (Gateway(..., access_log=True)); waits up to timeout for at least
+        wait_for of them, since the log may be written just after the response."""
+        end = time.monotonic() + timeout * SLOW
+        while True:
+            out = []
+            try:
+                with open(self.access_log_path) as f:
+                    for line in f:
+                        line = line.strip()
+                        if line:
+                            try:
+                                out.append(json.loads(line))
+                            except ValueError:
+                                pass
+            except OSError:
+                pass
+            if len(out) >= wait_for or time.monotonic() >= end:
+                return out
+            time.sleep(0.05)
 
     def stderr_text(self):
         try:

@@ -147,6 +147,11 @@ try {
       none: v('no-backend-total'), share: v('self-hosted-share'), sensLocal: v('sensitive-local'),
       sens: v('sensitive-total'), inv: v('invariant-rejections'), errors: v('errors-total'),
       costTotal: v('cost-total'), rows,
+      ruleRows: [...document.querySelectorAll('[data-testid="rule-row"]')].map((tr) => ({
+        rule: tr.dataset.rule,
+        requests: Number(tr.querySelector('[data-testid="rule-requests"]').dataset.value),
+        hosted: Number(tr.querySelector('[data-testid="rule-hosted"]').dataset.value),
+      })),
       rpsPaths: document.querySelectorAll('#rps-chart path').length,
       latencyBars: document.querySelectorAll('#latency-chart rect').length,
     };
@@ -182,6 +187,11 @@ try {
     check(`${name}: tokens match`, row.tokens === tok, [row.tokens, tok]);
     check(`${name}: cost matches`, Math.abs(row.cost - sum(ms, 'hybridgate_cost_usd_total', b)) < 1e-6, [row.cost, sum(ms, 'hybridgate_cost_usd_total', b)]);
     check(`${name}: health matches backend_up`, row.health === sum(ms, 'hybridgate_backend_up', b), row.health);
+  }
+  check('rules listed', pageState.ruleRows.length >= 2, pageState.ruleRows);
+  for (const r of pageState.ruleRows) {
+    check(`rule ${r.rule}: requests match`, r.requests === sum(ms, R, { rule: r.rule }), [r.requests, sum(ms, R, { rule: r.rule })]);
+    check(`rule ${r.rule}: hosted match`, r.hosted === sum(ms, R, { rule: r.rule, kind: 'hosted' }), r.hosted);
   }
   check('both backends listed', Object.keys(pageState.rows).length === 2, Object.keys(pageState.rows));
   check('charts drawn', pageState.rpsPaths >= 3 && pageState.latencyBars >= 4, [pageState.rpsPaths, pageState.latencyBars]);

@@ -73,6 +73,26 @@ TEST(accesslog, format_is_one_json_line_with_the_fields)
     buf_cleanup(&b);
 }
 
+TEST(accesslog, control_bytes_are_escaped)
+{
+    struct req_record r = mkrec(3);
+    snprintf(r.team, sizeof(r.team), "a\nb\\c\x01d\te\"");
+    r.ts_us = -1; /* nonsense time still gives a line */
+    struct buf b;
+    buf_init(&b, 1 << 16);
+    ASSERT_EQ(accesslog_format(&r, &b), 0);
+    ASSERT_TRUE(memchr(b.p, '\n', b.len - 1) == NULL);
+    cJSON *j = json_parse(b.p, b.len - 1);
+    ASSERT_TRUE(j != NULL);
+    ASSERT_STR(json_get_str(j, "team"), "a\nb\\c\x01d\te\"");
+    cJSON_Delete(j);
+    buf_cleanup(&b);
+    buf_init(&b, 100); /* too small for a line: refused whole, nothing half-written */
+    ASSERT_EQ(accesslog_format(&r, &b), -1);
+    ASSERT_EQ(b.len, 0);
+    buf_cleanup(&b);
+}
+
 TEST(accesslog, unterminated_fields_stay_bounded)
 {
     struct req_record r = mkrec(2);

@@ -133,11 +133,17 @@ TEST(metrics, values_match_known_traffic)
     const char *t = out.p;
 #define L "backend=\"local\",kind=\"self_hosted\""
 #define C "backend=\"cloud\",kind=\"hosted\""
-    ASSERT_EQ(sample(t, "hybridgate_requests_total{" L ",rule=\"sensitive-local\",status_class=\"2xx\"}"), 3);
+    ASSERT_EQ(
+        sample(t, "hybridgate_requests_total{" L ",rule=\"sensitive-local\",status_class=\"2xx\"}"),
+        3);
     ASSERT_EQ(sample(t, "hybridgate_requests_total{" L ",rule=\"other\",status_class=\"2xx\"}"), 1);
-    ASSERT_EQ(sample(t, "hybridgate_requests_total{" C ",rule=\"default\",status_class=\"5xx\"}"), 1);
-    ASSERT_EQ(sample(t, "hybridgate_requests_total{backend=\"none\",kind=\"none\",rule=\"none\",status_class=\"4xx\"}"), 1);
-    ASSERT_EQ(sample(t, "hybridgate_requests_total{" L ",rule=\"default\",status_class=\"2xx\"}"), -12345);
+    ASSERT_EQ(sample(t, "hybridgate_requests_total{" C ",rule=\"default\",status_class=\"5xx\"}"),
+              1);
+    ASSERT_EQ(sample(t, "hybridgate_requests_total{backend=\"none\",kind=\"none\",rule=\"none\","
+                        "status_class=\"4xx\"}"),
+              1);
+    ASSERT_EQ(sample(t, "hybridgate_requests_total{" L ",rule=\"default\",status_class=\"2xx\"}"),
+              -12345);
     ASSERT_EQ(sample(t, "hybridgate_input_tokens_total{" L "}"), 30);
     ASSERT_EQ(sample(t, "hybridgate_output_tokens_total{" L "}"), 15);
     ASSERT_NEAR(sample(t, "hybridgate_cost_usd_total{" L "}"), 0.0003, 1e-9);
@@ -168,7 +174,10 @@ TEST(metrics, values_match_known_traffic)
     ASSERT_EQ(sample(t, "hybridgate_circuit_breaker_state{" C "}"), 2);
     ASSERT_EQ(sample(t, "hybridgate_backend_up{" C "}"), 0);
     ASSERT_EQ(sample(t, "hybridgate_backend_up{" L "}"), 1);
-    ASSERT_EQ(sample(t, "hybridgate_build_info{version=\"" "0.1.0" "\"}"), 1);
+    ASSERT_EQ(sample(t, "hybridgate_build_info{version=\""
+                        "0.1.0"
+                        "\"}"),
+              1);
     ASSERT_TRUE(strstr(t, CANARY_KEY) == NULL);
     ASSERT_TRUE(strstr(t, "example.invalid") == NULL);
 
@@ -201,6 +210,13 @@ TEST(metrics, values_match_known_traffic)
     ASSERT_STR(json_get_str(b1, "circuit"), "open");
     ASSERT_FALSE(json_get_bool(b1, "healthy", true));
     ASSERT_EQ(json_get_num(b1, "errors", -1), 1);
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "rules");
+    ASSERT_EQ(cJSON_GetArraySize(rs), 4); /* sensitive-local, default, none, other */
+    ASSERT_STR(json_get_str(cJSON_GetArrayItem(rs, 0), "name"), "sensitive-local");
+    ASSERT_EQ(json_get_num(cJSON_GetArrayItem(rs, 0), "requests", -1), 3);
+    ASSERT_EQ(json_get_num(cJSON_GetArrayItem(rs, 1), "hosted", -1), 1);
+    ASSERT_EQ(json_get_num(cJSON_GetArrayItem(rs, 1), "errors", -1), 1);
+    ASSERT_STR(json_get_str(cJSON_GetArrayItem(rs, 3), "name"), "other");
     cJSON_Delete(j);
     buf_cleanup(&js);
 
@@ -288,7 +304,8 @@ TEST(metrics, docs_in_sync)
     size_t n = fread(file, 1, md.len + 1, f);
     fclose(f);
     if (n != md.len || memcmp(file, md.p, md.len) != 0)
-        fprintf(stderr, "  docs/metrics.md is stale: run HG_UPDATE_DOCS=1 build/unit_tests metrics\n");
+        fprintf(stderr,
+                "  docs/metrics.md is stale: run HG_UPDATE_DOCS=1 build/unit_tests metrics\n");
     ASSERT_EQ(n, md.len);
     ASSERT_TRUE(memcmp(file, md.p, md.len) == 0);
     free(file);
