@@ -463,8 +463,9 @@ report_evaluate(struct report *r, const struct meter *m)
 
 /* ---------------------------------------------------------------- plan */
 
+/* Reads a plan from the loaded doc (named `path` in messages) into r. 0 or -1 with err. */
 static int
-plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err *err)
+plan_load(struct report *r, const char *path, const struct cfg_doc *doc, struct hg_err *err)
 {
     static const char *const top[] = {"workloads", "options", "decision", NULL};
     static const char *const wkeys[] = {
@@ -473,8 +474,6 @@ plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err
     static const char *const okeys[] = {"frontier", "hosted_open", "self_hosted", NULL};
     static const char *const dkeys[] = {"min_hosted_spend_usd", "self_host_max_share",
                                         "bursty_peak_to_mean", NULL};
-    if (cfg_doc_load_file(doc, path, err) < 0)
-        return -1;
     const struct cfg_node *root = doc->root;
     if (root == NULL || root->type != CFG_MAP)
         return hg_err_set(err, 0, HG_ERR_INVALID, NULL,
@@ -710,6 +709,36 @@ report_headline_json(const struct config *cfg, struct store *s, int64_t from_us,
     return rc;
 }
 
+static void
+render(const struct report *r, const char *format, struct buf *out)
+{
+    if (!strcmp(format, "json"))
+        report_render_json(r, out);
+    else if (!strcmp(format, "html"))
+        report_render_html(r, out);
+    else
+        report_render_text(r, out);
+}
+
+int
+report_plan_str(const char *name, const char *text, size_t len, const char *format,
+                struct buf *out, struct hg_err *err)
+{
+    struct report r;
+    struct cfg_doc doc;
+    int rc = -1;
+    memset(&r, 0, sizeof(r));
+    memset(&doc, 0, sizeof(doc));
+    if (cfg_doc_load_str(&doc, name, text, len, err) < 0 || plan_load(&r, name, &doc, err) < 0)
+        goto out;
+    render(&r, format, out);
+    rc = 0;
+out:
+    cfg_doc_cleanup(&doc);
+    report_cleanup(&r);
+    return rc;
+}
+
 static int
 usage_err(const char *msg)
 {
@@ -776,7 +805,7 @@ report_cli_main(int argc, char **argv)
     memset(&doc, 0, sizeof(doc));
     buf_init(&out, (size_t)1 << 30);
     if (plan) {
-        if (plan_load(&r, plan, &doc, &err) < 0)
+        if (cfg_doc_load_file(&doc, plan, &err) < 0 || plan_load(&r, plan, &doc, &err) < 0)
             goto out;
     } else {
         if (config_load(&cfg, cfg_path, &err) < 0)
@@ -789,12 +818,7 @@ report_cli_main(int argc, char **argv)
         if (report_build(&r, &cfg, s, from_us, to_us, from_s != NULL, &err) < 0)
             goto out;
     }
-    if (!strcmp(format, "json"))
-        report_render_json(&r, &out);
-    else if (!strcmp(format, "html"))
-        report_render_html(&r, &out);
-    else
-        report_render_text(&r, &out);
+    render(&r, format, &out);
     fwrite(out.p, 1, out.len, stdout);
     rc = 0;
 out:
