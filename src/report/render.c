@@ -499,7 +499,7 @@ svg_breakeven(struct buf *o, const struct report *r, const struct rep_item *it)
                "<text x='%d' y='%d' font-size='12' text-anchor='end'>%s requests/month</text>"
                "<text x='2' y='20' font-size='12'>%s</text></svg>",
                x1, x1, H + 10, x1 + 3, H + 4, H + 26, W + 60, H + 26,
-               human(w->requests * kmax, a, sizeof(a)), usd(llround(ymax), b, sizeof(b)));
+               human(w->requests * kmax, a, sizeof(a)), usd(meter_sat(ymax), b, sizeof(b)));
 }
 
 static void

@@ -412,7 +412,7 @@ option_cost(const struct rep_option *o, double in, double out)
 {
     if (!o->present)
         return -1;
-    return meter_price_cost(&o->price, llround(in), llround(out));
+    return meter_price_cost(&o->price, meter_sat(in), meter_sat(out));
 }
 
 static void
@@ -455,10 +455,12 @@ report_evaluate(struct report *r, const struct meter *m)
     const struct meter_pool *pools = meter_pools(m, &npools);
     r->pools_monthly = 0;
     for (int i = 0; i < npools; i++)
-        r->pools_monthly += meter_pool_monthly(&pools[i], pools[i].replicas);
+        r->pools_monthly =
+            meter_add(r->pools_monthly, meter_pool_monthly(&pools[i], pools[i].replicas));
     int64_t self_recorded = r->total.cost - r->total.hosted_cost;
-    r->hybrid_monthly = llround((double)r->total.hosted_cost * scale) +
-                        (npools ? r->pools_monthly : llround((double)self_recorded * scale));
+    r->hybrid_monthly =
+        meter_add(meter_sat((double)r->total.hosted_cost * scale),
+                  npools ? r->pools_monthly : meter_sat((double)self_recorded * scale));
 }
 
 /* ---------------------------------------------------------------- plan */
@@ -558,11 +560,11 @@ plan_load(struct report *r, const char *path, const struct cfg_doc *doc, struct 
         w->frontier_monthly = !r->frontier.present ? -1
                               : r->frontier.per_token
                                   ? option_cost(&r->frontier, w->input_tokens, w->output_tokens)
-                                  : llround((double)r->frontier.monthly * share);
+                                  : meter_sat((double)r->frontier.monthly * share);
         w->open_monthly = !r->open.present ? -1
                           : r->open.per_token
                               ? option_cost(&r->open, w->input_tokens, w->output_tokens)
-                              : llround((double)r->open.monthly * share);
+                              : meter_sat((double)r->open.monthly * share);
         tco_eval(w, r->have_pool ? &r->pool : NULL, &r->rules, &r->items[i].r);
         r->all.w.requests += w->requests;
         r->all.w.input_tokens += w->input_tokens;
@@ -721,8 +723,8 @@ render(const struct report *r, const char *format, struct buf *out)
 }
 
 int
-report_plan_str(const char *name, const char *text, size_t len, const char *format,
-                struct buf *out, struct hg_err *err)
+report_plan_str(const char *name, const char *text, size_t len, const char *format, struct buf *out,
+                struct hg_err *err)
 {
     struct report r;
     struct cfg_doc doc;
