@@ -4,7 +4,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libevent libevent_pthreads libcurl libcjson yaml-0.1 libhs sqlite3 libpq hiredis libcrypto
+PKGS    := libevent libevent_pthreads libcurl libcjson yaml-0.1 libhs sqlite3 libpq libcrypto
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef \
            -Wpointer-arith -Wcast-align -Wnull-dereference -Werror
 OPT     ?= -O2
@@ -32,7 +32,7 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 WEB_SRC  := $(sort $(wildcard web/*))
 
-.PHONY: all deps run test unit e2e bench asan valgrind fuzz format lint gen clean help
+.PHONY: clang all deps run test unit e2e bench asan valgrind fuzz format lint gen clean help
 all: $(BUILD)/hybridgate
 
 help:
@@ -60,7 +60,16 @@ $(BUILD)/%.o: %.c
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	$(Q)$(CC) -std=c11 -O1 -c -o $@ $<
 
-$(BUILD)/libhg.a: $(LIB_OBJ) $(BUILD)/gen/web_assets.o
+# The scanner's name and place dictionaries, derived from an npm package at build time.
+$(BUILD)/gen/names.c: scripts/names/gen.sh scripts/names/gen.py scripts/names/dump.mjs scripts/names/words.mjs
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)scripts/names/gen.sh $@
+
+$(BUILD)/gen/names.o: $(BUILD)/gen/names.c
+	$(Q)$(CC) -std=c11 -O1 -Isrc $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libhg.a: $(LIB_OBJ) $(BUILD)/gen/web_assets.o $(BUILD)/gen/names.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/hybridgate: $(BUILD)/src/main.o $(BUILD)/libhg.a
@@ -74,6 +83,10 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libhg.a
 $(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(BUILD)/libhg.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The same sources must build warning-free with clang too (house rule); build/clang is separate.
+clang:
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/clang all
+
 unit: $(BUILD)/unit_tests
 	$(Q)$(BUILD)/unit_tests
 
@@ -82,6 +95,7 @@ e2e: $(BUILD)/hybridgate
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(BUILD)/unit_tests
+	$(Q)$(MAKE) --no-print-directory clang
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)HYBRIDGATE_BIN=$(abspath $(BUILD)/hybridgate) sh tests/scan/run.sh
 	$(Q)$(MAKE) --no-print-directory e2e
@@ -96,7 +110,9 @@ asan: deps
 valgrind: $(BUILD)/unit_tests
 	$(Q)valgrind --error-exitcode=1 --leak-check=full $(BUILD)/unit_tests
 
-bench: deps $(BUILD)/hybridgate $(BENCH_BIN)
+# deps first, then a sub-make: pkg-config flags are read after the packages exist (fresh machine)
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
 	$(Q)for b in $(BENCH_BIN); do $$b || exit 1; done
 	$(Q)bench/metrics_ir.sh
 	$(Q)bench/metrics_overhead.sh
@@ -113,9 +129,10 @@ build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-build/fuzz/libhg.a: $(FUZZ_OBJ) $(BUILD)/gen/web_assets.c
+build/fuzz/libhg.a: $(FUZZ_OBJ) $(BUILD)/gen/web_assets.c $(BUILD)/gen/names.c
 	$(Q)clang -std=c11 -O1 -c -o build/fuzz/obj/web_assets.o $(BUILD)/gen/web_assets.c
-	$(Q)rm -f $@ && ar rcs $@ $(FUZZ_OBJ) build/fuzz/obj/web_assets.o
+	$(Q)clang $(FUZZ_CFLAGS) -c -o build/fuzz/obj/names.o $(BUILD)/gen/names.c
+	$(Q)rm -f $@ && ar rcs $@ $(FUZZ_OBJ) build/fuzz/obj/web_assets.o build/fuzz/obj/names.o
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libhg.a
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libhg.a $(PKG_LIBS) -lpthread -lm
@@ -131,7 +148,8 @@ fuzz: deps
 	  grep -E "^Done|stat::number_of_executed_units" build/fuzz/$$n.log | tail -1; \
 	done
 
-run: deps $(BUILD)/hybridgate
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/run.sh
 
 format:

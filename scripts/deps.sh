@@ -3,8 +3,8 @@
 # Called by `make deps` (and so by `make run` and `make test`). Skips apt when all packages are present.
 set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libevent-dev libcurl4-openssl-dev libcjson-dev
-libyaml-dev libvectorscan-dev libssl-dev libsqlite3-dev libpq-dev libhiredis-dev sqlite3 curl ca-certificates
-python3 nginx wrk postgresql redis-server prometheus chromium openssl"
+libyaml-dev libvectorscan-dev libssl-dev libsqlite3-dev libpq-dev sqlite3 curl ca-certificates
+python3 nginx wrk postgresql prometheus chromium openssl"
 [ "${1:-}" = "--print" ] && { echo $PKGS; exit 0; }
 missing=""
 for p in $PKGS; do

@@ -32,6 +32,7 @@
 #include "store/store.h"
 
 #define DRAIN_POLL_MS 20
+#define DRAIN_FLUSH_US 100000 /* after the last request ends, time for its bytes to leave */
 #define HEALTH_TICK_MS 250
 
 /* ---- active health checks (worker 0) ------------------------------------------------------ */
@@ -126,11 +127,21 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     size_t open = http_server_open_requests(w->srv);
-    if (open == 0 || clock_mono_us() >= w->drain_deadline_us) {
-        if (open)
-            log_warn("drain", "worker=%d drain_timeout passed with %zu requests open", w->id, open);
+    int64_t now = clock_mono_us();
+    if (open && now >= w->drain_deadline_us) {
+        log_warn("drain", "worker=%d drain_timeout passed with %zu requests open", w->id, open);
         event_base_loopexit(w->base, NULL);
         return;
+    }
+    if (open == 0) {
+        /* A finished reply may still sit in its connection's output buffer: give the loop a
+         * moment to write it before the connections are closed. */
+        if (w->drain_idle_since == 0)
+            w->drain_idle_since = now;
+        if (now - w->drain_idle_since >= DRAIN_FLUSH_US) {
+            event_base_loopexit(w->base, NULL);
+            return;
+        }
     }
     struct timeval tv = {0, DRAIN_POLL_MS * 1000};
     evtimer_add(w->drain_timer, &tv);

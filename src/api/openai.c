@@ -95,6 +95,7 @@ struct proxy {
     struct event *qtimer;        /* polls for a free slot while queued */
     int64_t t_sent;              /* monotonic time the current attempt was sent */
     bool model_seen;             /* the response's model/fingerprint were observed */
+    bool version_mismatch;       /* the stream's model is not the rule's required version */
     cJSON *masked;               /* mask mode: the body with placeholders, owned, or NULL */
     struct scan_mask *mask;      /* mask mode: placeholder <-> value map, owned, or NULL */
     unsigned masked_classes;     /* classes a re-scan of `masked` found (what hosted would see) */
@@ -371,19 +372,23 @@ take_usage(struct proxy *p, const cJSON *j)
 }
 
 static void observe_model(struct proxy *p, const cJSON *j);
+static bool version_ok(const struct proxy *p, const cJSON *j);
 
 /* A successful non-streamed answer: usage for the record, model/fingerprint for pinning. */
-static void
+static bool
 usage_from_body(struct proxy *p, const char *b, size_t n)
 {
+    bool ok = true;
     if (n == 0)
-        return;
+        return ok;
     cJSON *j = json_parse(b, n);
     if (j) {
         take_usage(p, j);
         observe_model(p, j);
+        ok = version_ok(p, j);
         cJSON_Delete(j);
     }
+    return ok;
 }
 
 /* One relayed SSE event: note usage and [DONE]; drop the usage-only chunk the client did not ask
@@ -398,7 +403,12 @@ on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void
         cJSON *j = json_parse(data, dlen);
         if (j) {
             observe_model(p, j);
+            bool ok = version_ok(p, j);
             cJSON_Delete(j);
+            if (!ok) {
+                p->version_mismatch = true;
+                return -1; /* stop before the first event reaches the client */
+            }
         }
     }
     if (dlen > 8 && memmem(data, dlen, "\"usage\"", 7) != NULL) {
@@ -526,6 +536,21 @@ can_retry(struct proxy *p, unsigned cond)
 }
 
 /* Model pinning: the backend's returned model and system_fingerprint, once per response. */
+/* A rule's require_model_version holds when the answer's model or system_fingerprint equals it
+ * (an answer that names neither is let through: many servers omit the fingerprint). */
+static bool
+version_ok(const struct proxy *p, const cJSON *j)
+{
+    const char *want = p->dec.model_version;
+    if (want == NULL)
+        return true;
+    const char *m = json_get_str(j, "model");
+    const char *fp = json_get_str(j, "system_fingerprint");
+    if (m == NULL && fp == NULL)
+        return true;
+    return (m && !strcmp(m, want)) || (fp && !strcmp(fp, want));
+}
+
 static void
 observe_model(struct proxy *p, const cJSON *j)
 {
@@ -629,6 +654,12 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
         return;
     }
     if (p->relaying) {
+        if (p->version_mismatch) {
+            release_slot(p, true);
+            fail_stream(p, "the backend answered with a model other than the required version",
+                        "model_version_mismatch");
+            return;
+        }
         if (errstr || !p->saw_done) {
             release_slot(p, false);
             fail_stream(p,
@@ -644,8 +675,20 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
         return;
     }
     if (errstr == NULL) {
-        if (p->up_status == 200)
-            usage_from_body(p, p->resp.p, p->resp.len);
+        if (p->up_status == 200 && !usage_from_body(p, p->resp.p, p->resp.len)) {
+            /* pinned model version: this backend now serves another one */
+            release_slot(p, true);
+            hg_err_set(&p->last_err, 502, HG_ERR_UPSTREAM, "model_version_mismatch",
+                       "backend '%s' answered with a model other than the required version '%s'",
+                       name, p->dec.model_version);
+            snprintf(p->rec.error, sizeof(p->rec.error), "model_version_mismatch");
+            if (can_retry(p, ROUTE_FT_ERROR)) {
+                start_attempt(p);
+                return;
+            }
+            fail_with(p, &p->last_err);
+            return;
+        }
         if (p->attempt_masked && p->resp.len) {
             /* the hosted model answered with placeholders: give the client its own values back */
             cJSON *j = json_parse(p->resp.p, p->resp.len);

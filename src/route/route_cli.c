@@ -81,7 +81,7 @@ route_cli_main(int argc, char **argv)
     char *stdin_text = NULL;
     int ret = 2;
 
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL)
@@ -107,7 +107,6 @@ route_cli_main(int argc, char **argv)
         else if (strcmp(a, "--full") && strcmp(a, "--slow") && strcmp(a, "--open") &&
                  strcmp(a, "--down"))
             return cli_usage();
-        i++;
     }
     if (config_load(&cfg, path, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);

@@ -342,9 +342,8 @@ try_base58(struct scan_scratch *ss, const char *p, size_t n, size_t i)
 
 /* DEA registration number: two letters directly before seven digits. */
 static void
-try_dea(struct scan_scratch *ss, const char *p, size_t n, size_t ls, const struct run *r)
+try_dea(struct scan_scratch *ss, const char *p, size_t ls, const struct run *r)
 {
-    (void)n;
     if (r->ng != 1 || r->nd != 7 || !scan_dea_is_valid(p + ls, 9))
         return;
     unsigned g = ctx_before(ss, ls, r->end);
@@ -407,7 +406,17 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
     /* payment cards: 12-19 digits, no separators or one kind of space/dash */
     if (nd >= 12 && nd <= 19 && !r->plus && !r->paren && uniform_sep(r, " -") &&
         (ng == 1 || r->glen[0] == 4) && scan_card_is_valid(d, (size_t)nd)) {
-        double sc = (nd == 15 || nd == 16 || (g & CTX_CARD)) ? 1.0 : 0.45;
+        /* Luhn + network prefix is strong (Presidio: 1.0); long order and tracking numbers
+         * pass it ~4% of the time, so their words veto, and 12-digit Maestro needs context */
+        double sc = 0.85;
+        if (g & CTX_CARD)
+            sc = 1.0;
+        else if (g & CTX_NOTPHONE)
+            sc = 0.3;
+        else if (nd == 15 || nd == 16)
+            sc = 1.0;
+        else if (nd == 12)
+            sc = 0.45;
         scan_emit(ss, SCAN_CREDIT_CARD, NULL, r->dstart, r->end, sc);
         return;
     }
@@ -488,6 +497,13 @@ classify_run(struct scan_scratch *ss, const char *p, size_t n, struct run *r)
                 if (e > k)
                     end = e;
             }
+            /* North American toll-free numbers (1-800, 888, 877, …) belong to businesses */
+            const char *q = d;
+            if (nd == 11 && d[0] == '1')
+                q = d + 1;
+            if ((nd == 10 || nd == 11) && q[0] == '8' && q[1] == q[2] && strchr("0876543", q[1]) &&
+                !(r->plus && d[0] != '1'))
+                sc = 0.45;
             scan_emit(ss, SCAN_PHONE_NUMBER, NULL, r->start, end, sc);
             return;
         }
@@ -525,7 +541,7 @@ digit_pass(struct scan_scratch *ss, const char *p, size_t n)
             r.sep[0] == '.' && r.glen[1] <= 4 && !(end < n && is_wordc((unsigned char)p[end])))
             ss->health_code = true;
         if (i - ls == 2 && (ls == 0 || !is_wordc((unsigned char)p[ls - 1])))
-            try_dea(ss, p, n, ls, &r);
+            try_dea(ss, p, ls, &r);
         else if (r.nd >= 6 || (r.ng == 4 && r.sep[0] == '.'))
             classify_run(ss, p, n, &r);
         /* skip the rest of an alphanumeric token so "v2024" is not re-read mid-way */
@@ -1031,7 +1047,8 @@ looks_random(const char *v, size_t n)
     return false;
 }
 
-/* keyword = value: "api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x". */
+/* Identifiers that contain a keyword but name no secret ("max_tokens", "keyboard", "api_url",
+ * "author"); Authorization headers have their own parser. */
 static const char *const kv_ident_stop[] = {
     "public",        "tokeniz",     "max_token", "tokens",      "token_type", "token_url",
     "tokenurl",      "keyword",     "keyboard",  "keys",        "keyid",      "key_id",
@@ -1046,11 +1063,13 @@ static const char *const kv_ident_stop[] = {
     "accesscontrol", "authenticat", "authoriz",  "_len",        "_id_",       "_enabled",
     "_policy",       "_rotation",   "_ref",      "arn",         "_field"};
 
+/* keyword = value ("api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x"): the
+ * identifier around the keyword at [ws, we), an assignment operator, then a
+ * value that is long, random-looking and no placeholder. password-like keywords accept lower
+ * entropy and "password is X". Emits SECRET_PASSWORD or SECRET_GENERIC over the value. */
 static void
-do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n, size_t ws,
-           size_t we, bool password)
+do_keyword(struct scan_scratch *ss, const char *p, size_t n, size_t ws, size_t we, bool password)
 {
-    (void)sc;
     /* the whole identifier around the keyword */
     size_t is = ws, ie = we;
     while (is > 0 && (is_alnum((unsigned char)p[is - 1]) || strchr("_.-", p[is - 1])) &&
@@ -1090,7 +1109,7 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             k = u;
     }
     size_t op = k;
-    bool found = false, flag = false;
+    bool found = false;
     if (k < n && p[k] == ',' && k > ie &&
         (p[k - 1] == '"' || p[k - 1] == '\'' || p[k - 2] == '"')) {
         k++;
@@ -1120,13 +1139,11 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             k += 3;
             found = true;
         } else if (is >= 2 && p[is - 1] == '-' && op > ie && p[op - 1] == ' ') {
-            flag = true;
-            found = true;
+            found = true; /* a command-line flag: --password X */
         }
         if (!found)
             return;
     }
-    (void)flag;
     char quote = 0;
     while (k < n && k - op < 12 &&
            (p[k] == ' ' || p[k] == '\t' || p[k] == '"' || p[k] == '\'' || p[k] == '`' ||
@@ -1153,8 +1170,27 @@ do_keyword(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
     if (vl < (password ? 6u : 8u) || vl > 500)
         return;
     const char *v = p + vs;
-    if (is_placeholder(v, vl) || v[0] == '$' || v[0] == '%' || v[0] == '#' || v[0] == '@')
+    if (is_placeholder(v, vl) || v[0] == '$' || v[0] == '%' || v[0] == '#' || v[0] == '@' ||
+        is_fake_password(v, vl))
         return;
+    /* "myPassword", "your_api_key", "MY_SECRET": documentation stand-ins */
+    if (vl < 32) {
+        char low[32];
+        size_t ll = 0;
+        for (size_t i = 0; i < vl; i++)
+            if (v[i] != '_' && v[i] != '-')
+                low[ll++] = (char)tolower((unsigned char)v[i]);
+        low[ll] = 0;
+        static const char *const stand_ins[] = {"password", "pass",      "pwd",
+                                                "secret",   "key",       "token",
+                                                "apikey",   "secretkey", "accesskey"};
+        const char *rest = !strncmp(low, "my", 2)     ? low + 2
+                           : !strncmp(low, "your", 4) ? low + 4
+                                                      : NULL;
+        for (size_t i = 0; rest && i < sizeof(stand_ins) / sizeof(stand_ins[0]); i++)
+            if (!strcmp(rest, stand_ins[i]))
+                return;
+    }
     if (k < n && (p[k] == '(' || p[k] == '['))
         return; /* a call or an index: code, not a literal */
     static const char *const lits[] = {"true",     "false",    "null",     "none",   "undefined",
@@ -1217,9 +1253,12 @@ next_id_token(const char *p, size_t n, size_t from, size_t *ts, size_t *te)
         }
         size_t s = k;
         bool dig = false;
+        /* '-' joins any alphanumerics ("1EG4-TE5-MK73"), a space only digits ("943 476 5919") */
         while (k < n && (is_alnum((unsigned char)p[k]) ||
-                         ((p[k] == '-' || p[k] == ' ') && k + 1 < n &&
-                          is_dig((unsigned char)p[k + 1]) && is_dig((unsigned char)p[k - 1])))) {
+                         (p[k] == '-' && k + 1 < n && is_alnum((unsigned char)p[k + 1]) &&
+                          is_alnum((unsigned char)p[k - 1])) ||
+                         (p[k] == ' ' && k + 1 < n && is_dig((unsigned char)p[k + 1]) &&
+                          is_dig((unsigned char)p[k - 1])))) {
             dig = dig || is_dig((unsigned char)p[k]);
             k++;
         }
@@ -1356,17 +1395,7 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             i++;
             continue;
         }
-        /* a sequence of up to 3 capitalised words separated by one space */
         size_t ws[3] = {i}, we[3] = {w1e};
-        int nw = 1;
-        while (nw < 3 && we[nw - 1] + 1 < n && p[we[nw - 1]] == ' ') {
-            size_t e = cap_word(p, n, we[nw - 1] + 1);
-            if (e == we[nw - 1] + 1)
-                break;
-            ws[nw] = we[nw - 1] + 1;
-            we[nw] = e;
-            nw++;
-        }
         /* the title must end right before the name ("Dr. Smith", "Mr Smith") */
         bool titled = (ss->ctx_all & CTX_TITLE) && ws[0] >= 2 &&
                       (scan_ctx_near(ss, ws[0] - 1, ws[0] - 1, 1, 1) & CTX_TITLE);
@@ -1375,6 +1404,16 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         if (!titled && !sc_bloom_has(sc, p + ws[0], we[0] - ws[0])) {
             i = we[0];
             continue;
+        }
+        /* a sequence of up to 3 capitalised words separated by one space */
+        int nw = 1;
+        while (nw < 3 && we[nw - 1] + 1 < n && p[we[nw - 1]] == ' ') {
+            size_t e = cap_word(p, n, we[nw - 1] + 1);
+            if (e == we[nw - 1] + 1)
+                break;
+            ws[nw] = we[nw - 1] + 1;
+            we[nw] = e;
+            nw++;
         }
         bool s0 = scan_dict_has(&sc->stop, p + ws[0], we[0] - ws[0]);
         if (s0 && nw == 1 && !titled) {
@@ -1689,6 +1728,6 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
                 scan_emit(ss, SCAN_PERSON, NULL, c->end + 1, e, 0.8);
         }
         if (c->groups & CTX_KEYWORD)
-            do_keyword(sc, ss, p, n, c->start, c->end, (c->groups & CTX_PASSWORD) != 0);
+            do_keyword(ss, p, n, c->start, c->end, (c->groups & CTX_PASSWORD) != 0);
     }
 }

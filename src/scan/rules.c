@@ -216,6 +216,13 @@ const struct scan_word scan_words[] = {
     {"debit", CTX_CARD, 0},
     {"cc", CTX_CARD, 0},
     {"payment", CTX_CARD, 0},
+    {"charge", CTX_CARD, 0},
+    {"billing", CTX_CARD, 0},
+    {"expir", CTX_CARD, 0},
+    {"cvv", CTX_CARD, 0},
+    {"cvc", CTX_CARD, 0},
+    {"maestro", CTX_CARD, 0},
+    {"discover", CTX_CARD, 0},
     /* national ids */
     {"ssn", CTX_SSN, 0},
     {"ssns", CTX_SSN, 0},

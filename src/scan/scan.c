@@ -152,7 +152,7 @@ config_defaults(struct scan_config *c)
     memset(c, 0, sizeof(*c));
     memcpy(c->threshold, default_threshold, sizeof(c->threshold));
     c->min_score = 0.4;
-    c->person_phi_score = 0.8;
+    c->person_phi_score = 0.5;
 }
 
 static void

@@ -28,7 +28,8 @@ Modes (keys in brackets, with defaults):
   bad_json    200 application/json whose body is not JSON
   malformed   200 text/event-stream with broken events (truncated JSON, a line without data:), then [DONE]
   drip        a stream written one byte at a time with [delay 0.002] between bytes
-  Any mode takes [head_delay 0] (sleep before the head) and [headers {}] (extra response headers).
+  Any mode takes [reply_model] (the `model` to answer with instead of the requested one),
+  [head_delay 0] (sleep before the head) and [headers {}] (extra response headers).
 
 Use as a module:      with FakeUpstream(name="a") as up: ... up.base_url ... up.requests()
 Or as a process:      python3 fake_upstream.py --port 0 --port-file F [--name a] [--models m1,m2]
@@ -314,7 +315,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _nonstream(self, rec, spec, kind, req, mode, extra):
         fake = self.server.fake
-        model = req.get("model", "unknown")
+        model = spec.get("reply_model") or req.get("model", "unknown")
         content = spec.get("content", "Hello from %s." % fake.name)
         created = 1700000000
         if kind == "chat":
@@ -353,7 +354,7 @@ class Handler(BaseHTTPRequestHandler):
     def stream_events(self, rec, spec, kind, req):
         """The SSE events (bytes, each ending in a blank line) of a normal stream."""
         fake = self.server.fake
-        model = req.get("model", "unknown")
+        model = spec.get("reply_model") or req.get("model", "unknown")
         n = int(spec.get("events", 5))
         tokens = spec.get("tokens") or ["tok%d " % i for i in range(n)]
         base = {"id": "chatcmpl-fake-%d" % rec.id, "created": 1700000000, "model": model}

@@ -138,8 +138,12 @@ TEST(scan, placeholders_are_not_secrets)
 {
     static const char *const texts[] = {
         "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
-        "token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "Authorization: Bearer <YOUR_API_KEY>",
-        "password = ${DB_PASSWORD}", "postgres://user:password@localhost/db"};
+        "token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "Authorization: Bearer <YOUR_API_KEY>",
+        "password = ${DB_PASSWORD}",
+        "postgres://user:password@localhost/db",
+        "Server=myServerAddress;Database=myDataBase;User Id=myUsername;Password=myPassword;",
+        "stripe.api_key = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc'"};
     struct scanner *s = scanner_get();
     struct scan_scratch *ss = scan_scratch_new(s);
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
