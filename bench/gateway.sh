@@ -108,14 +108,6 @@ if [ "$ONLY" != wrk ]; then
 nofile_hard=$(ulimit -Hn)
 [ "$nofile_hard" = unlimited ] && nofile_hard=1048576
 ulimit -n "$nofile_hard"
-# the gateway holds two sockets per stream (client + upstream)
-max_streams=$(((nofile_hard - 200) / 2))
-n=$STREAMS
-if [ "$n" -gt "$max_streams" ]; then
-    note="limited to $max_streams by RLIMIT_NOFILE hard limit $nofile_hard (2 fds per stream)"
-    n=$max_streams
-    log "streams: $note"
-fi
 python3 "$here/streams10k.py" upstream --port-file "$tmp/slow.port" --interval 5 2>"$tmp/slow.err" &
 pids+=("$!")
 for _ in $(seq 50); do [ -s "$tmp/slow.port" ] && break; sleep 0.1; done
@@ -139,6 +131,15 @@ gw2=$!
 pids+=("$gw2")
 wait_http "http://127.0.0.1:$sport/healthz" 10 || { cat "$tmp/gw2.err" >&2; log "hybridgate (streams) did not start"; exit 1; }
 sleep 1
+# the gateway holds two sockets per stream (client + upstream), besides what it has open at idle
+idle_fds=$(ls "/proc/$gw2/fd" 2>/dev/null | wc -l)
+max_streams=$(((nofile_hard - idle_fds - 100) / 2))
+n=$STREAMS
+if [ "$n" -gt "$max_streams" ]; then
+    note="limited to $max_streams by RLIMIT_NOFILE hard limit $nofile_hard (2 fds per stream, $idle_fds open at idle)"
+    n=$max_streams
+    log "streams: $note"
+fi
 log "opening $n streams through hybridgate (pid $gw2)"
 cpu0=$(cpu_ticks "$gw2")
 streams_json=$(python3 "$here/streams10k.py" client --port "$sport" --n "$n" --rss-pid "$gw2" --hold 3 \

@@ -133,6 +133,8 @@ on_drain_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(w->base, NULL);
         return;
     }
+    if (open)
+        w->drain_idle_since = 0; /* a keep-alive request came in: the grace starts again */
     if (open == 0) {
         /* A finished reply may still sit in its connection's output buffer: give the loop a
          * moment to write it before the connections are closed. */

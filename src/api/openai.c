@@ -109,7 +109,10 @@ struct proxy {
     int up_status;               /* upstream status of the current attempt */
     char up_ctype[128];          /* upstream content type */
     bool retry_pending;          /* current attempt was aborted to retry */
-    bool relaying;               /* a stream reply has started to the client */
+    bool relaying;               /* the upstream answer is a stream being relayed */
+    bool client_started;         /* the client's stream reply has started (status sent) */
+    bool first_event_seen;       /* a JSON event of the current attempt was inspected */
+    bool too_large;              /* the buffered answer went over RESP_MAX */
     bool paused;                 /* upstream paused for client backpressure */
     struct buf resp;             /* buffered non-stream answer */
     struct sse_parser sse;       /* splits a relayed stream into events */
@@ -257,7 +260,9 @@ finish(struct proxy *p, int status)
         p->call = NULL;
     }
     leave_queue(p);
-    release_slot(p, true);
+    /* still holding a slot here means the client left (or the gateway gave up) mid-attempt: that
+     * says nothing good about the backend, so a half-open probe does not count as a success */
+    release_slot(p, p->up_status ? p->up_status < 500 && p->up_status != 429 : !p->probe);
     if (p->req) {
         http_req_abort(p->req);
         p->req = NULL;
@@ -302,6 +307,13 @@ fail_with(struct proxy *p, const struct hg_err *e)
 static void
 fail_stream(struct proxy *p, const char *msg, const char *code)
 {
+    if (!p->client_started) {
+        /* nothing was sent yet (the start waits for the pinned version check): a real status */
+        hg_err_set(&p->last_err, 502, HG_ERR_UPSTREAM, code, "%s", msg);
+        snprintf(p->rec.error, sizeof(p->rec.error), "%s", code);
+        fail_with(p, &p->last_err);
+        return;
+    }
     if (p->req) {
         struct hg_err e;
         struct buf b;
@@ -336,6 +348,15 @@ on_timer(evutil_socket_t fd, short what, void *arg)
         fail_stream(p, "upstream stream idle timeout: no data within idle_timeout", "idle_timeout");
         return;
     }
+    if (p->up_status != 0) {
+        struct hg_err e;
+        hg_err_set(&e, 504, HG_ERR_TIMEOUT, "upstream_timeout",
+                   "upstream '%s' stopped sending its answer for idle_timeout (%ld ms)",
+                   p->w->gw->cfg->backends[p->cur].name, p->w->gw->cfg->idle_timeout_ms);
+        snprintf(p->rec.error, sizeof(p->rec.error), "idle_timeout");
+        fail_with(p, &e);
+        return;
+    }
     hg_err_set(&p->last_err, 504, HG_ERR_TIMEOUT, "upstream_timeout",
                "upstream '%s' did not answer within first_byte_timeout (%ld ms)",
                p->w->gw->cfg->backends[p->cur].name, p->w->gw->cfg->first_byte_timeout_ms);
@@ -358,6 +379,15 @@ arm_timer(struct proxy *p, long ms)
 
 /* ---- usage -------------------------------------------------------------------------------- */
 
+/* A token count from an upstream: a number in [0, 1e12], else 0 (a double outside int64's range
+ * would make the conversion undefined). */
+static int64_t
+tokens_of(const cJSON *u, const char *key)
+{
+    double v = json_get_num(u, key, 0);
+    return v >= 0 && v <= 1e12 ? (int64_t)v : 0;
+}
+
 /* Reads usage.prompt_tokens / completion_tokens from a response object into the record.
  * Returns true when a usage object was present. */
 static bool
@@ -366,8 +396,8 @@ take_usage(struct proxy *p, const cJSON *j)
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "usage");
     if (!cJSON_IsObject(u))
         return false;
-    p->rec.input_tokens = (int64_t)json_get_num(u, "prompt_tokens", 0);
-    p->rec.output_tokens = (int64_t)json_get_num(u, "completion_tokens", 0);
+    p->rec.input_tokens = tokens_of(u, "prompt_tokens");
+    p->rec.output_tokens = tokens_of(u, "completion_tokens");
     return true;
 }
 
@@ -399,8 +429,9 @@ on_sse_event(const char *raw, size_t rawlen, const char *data, size_t dlen, void
     struct proxy *p = arg;
     if (dlen == 6 && memcmp(data, "[DONE]", 6) == 0) {
         p->saw_done = true;
-    } else if (!p->model_seen && dlen > 2 && data[0] == '{') {
+    } else if (!p->first_event_seen && dlen > 2 && data[0] == '{') {
         cJSON *j = json_parse(data, dlen);
+        p->first_event_seen = true;
         if (j) {
             observe_model(p, j);
             bool ok = version_ok(p, j);
@@ -499,9 +530,10 @@ restore_event(struct proxy *p, cJSON *j)
     buf_init(&out, RESP_MAX);
     cJSON_ArrayForEach(ch, choices)
     {
-        int idx = (int)json_get_num(ch, "index", 0);
-        if (idx < 0 || idx >= MASK_CHOICES)
+        double dix = json_get_num(ch, "index", 0);
+        if (!(dix >= 0 && dix < MASK_CHOICES))
             continue;
+        int idx = (int)dix;
         if (p->restore[idx] == NULL)
             p->restore[idx] = scan_restore_new(p->mask);
         const cJSON *fr = cJSON_GetObjectItemCaseSensitive(ch, "finish_reason");
@@ -531,7 +563,7 @@ static bool
 can_retry(struct proxy *p, unsigned cond)
 {
     p->fail_cond = cond;
-    return cond && !p->relaying && p->attempts <= p->w->gw->cfg->max_retries &&
+    return cond && !p->client_started && p->attempts <= p->w->gw->cfg->max_retries &&
            p->pos < p->dec.ncand && route_should_failover(&p->dec, cond);
 }
 
@@ -574,6 +606,26 @@ observe_model(struct proxy *p, const cJSON *j)
     }
 }
 
+static bool
+is_openai_error(const char *b, size_t n)
+{
+    if (b == NULL || n == 0 || memmem(b, n, "\"error\"", 7) == NULL)
+        return false;
+    cJSON *j = json_parse(b, n);
+    bool ok = cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, "error") != NULL;
+    cJSON_Delete(j);
+    return ok;
+}
+
+static void
+start_client_stream(struct proxy *p)
+{
+    set_route_headers(p);
+    http_req_set_header(p->req, "Cache-Control", "no-cache");
+    http_req_start(p->req, 200, p->up_ctype);
+    p->client_started = true;
+}
+
 static int
 on_up_head(struct http_call *c, int status, const char *ctype, void *arg)
 {
@@ -588,12 +640,14 @@ on_up_head(struct http_call *c, int status, const char *ctype, void *arg)
         return -1; /* on_up_done starts the next attempt, outside curl's callbacks */
     }
     if (p->stream && status == 200 && strncmp(p->up_ctype, "text/event-stream", 17) == 0) {
-        set_route_headers(p);
-        http_req_set_header(p->req, "Cache-Control", "no-cache");
-        http_req_start(p->req, 200, p->up_ctype);
         p->relaying = true;
-        arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
+        /* with a pinned model version the client's reply starts only after the first event has
+         * shown the version, so a wrong one can still fail over */
+        if (p->dec.model_version == NULL)
+            start_client_stream(p);
     }
+    /* a body that stops arriving ends the request: the idle timer runs in both modes */
+    arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
     return 0;
 }
 
@@ -607,21 +661,29 @@ on_up_data(struct http_call *c, const char *d, size_t n, void *arg)
     if (p->relaying) {
         /* Backpressure: a slow client stops the upstream. Pausing hands the bytes back to curl,
          * which delivers them again on resume, so decide before consuming anything. */
-        if (http_req_pending(p->req) > STREAM_HIGH_WATER) {
+        if (p->client_started && http_req_pending(p->req) > STREAM_HIGH_WATER) {
             p->paused = true;
             stop_timer(p); /* the idle timeout measures the upstream, not our client */
             return 1;
         }
         arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
-        buf_reset(&p->out);
+        if (p->client_started)
+            buf_reset(&p->out); /* else events are held until the start (version check) */
         if (sse_feed(&p->sse, d, n, on_sse_event, p) < 0)
-            return -1; /* malformed: an event larger than the cap */
-        if (p->out.len)
+            return -1; /* malformed (an event over the cap) or the wrong pinned version */
+        if (!p->client_started && p->first_event_seen)
+            start_client_stream(p);
+        if (p->client_started && p->out.len) {
             http_req_write(p->req, p->out.p, p->out.len);
+            buf_reset(&p->out);
+        }
         return 0;
     }
-    if (buf_append(&p->resp, d, n) < 0)
+    arm_timer(p, p->w->gw->cfg->idle_timeout_ms);
+    if (buf_append(&p->resp, d, n) < 0) {
+        p->too_large = true;
         return -1;
+    }
     return 0;
 }
 
@@ -656,9 +718,20 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
     if (p->relaying) {
         if (p->version_mismatch) {
             release_slot(p, true);
-            fail_stream(p, "the backend answered with a model other than the required version",
-                        "model_version_mismatch");
+            hg_err_set(&p->last_err, 502, HG_ERR_UPSTREAM, "model_version_mismatch",
+                       "backend '%s' answered with a model other than the required version '%s'",
+                       name, p->dec.model_version);
+            if (can_retry(p, ROUTE_FT_ERROR)) {
+                start_attempt(p);
+                return;
+            }
+            fail_stream(p, p->last_err.msg, "model_version_mismatch");
             return;
+        }
+        if (!p->client_started && errstr == NULL && p->saw_done) {
+            /* a whole stream arrived before any JSON event decided the start */
+            start_client_stream(p);
+            http_req_write(p->req, p->out.p ? p->out.p : "", p->out.len);
         }
         if (errstr || !p->saw_done) {
             release_slot(p, false);
@@ -700,6 +773,16 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
             }
         }
         release_slot(p, p->up_status < 500 && p->up_status != 429);
+        if (p->up_status >= 400 && !is_openai_error(p->resp.p, p->resp.len)) {
+            /* an HTML page from a proxy in front of the model server, or any other shape:
+             * clients get the OpenAI error shape with the upstream's status */
+            struct hg_err e;
+            hg_err_set(&e, p->up_status, HG_ERR_UPSTREAM, "upstream_error",
+                       "upstream '%s' answered %d without an OpenAI error body", name,
+                       p->up_status);
+            fail_with(p, &e);
+            return;
+        }
         set_route_headers(p);
         http_req_send(p->req, p->up_status, p->up_ctype, p->resp.p ? p->resp.p : "",
                       p->resp.len);
@@ -710,7 +793,7 @@ on_up_done(struct http_call *c, const char *errstr, void *arg)
     /* failed before anything reached the client */
     release_slot(p, false);
     bool before_head = p->up_status == 0;
-    if (errstr == HTTP_CALL_ERR_ABORTED && p->resp.len >= RESP_MAX) {
+    if (p->too_large) {
         struct hg_err e;
         hg_err_set(&e, 502, HG_ERR_UPSTREAM, "upstream_too_large",
                    "upstream '%s' answer is larger than %u bytes", name, RESP_MAX);
@@ -893,7 +976,13 @@ start_attempt(struct proxy *p)
         .ca_file = b->conf->ca_file,
     };
     p->up_status = 0;
-    p->resp.len = 0;
+    buf_reset(&p->resp);
+    buf_reset(&p->out);
+    sse_parser_cleanup(&p->sse);
+    sse_parser_init(&p->sse, 4u << 20);
+    p->relaying = p->saw_done = p->first_event_seen = p->model_seen = false;
+    p->version_mismatch = p->too_large = false;
+    p->t_first = 0;
     p->attempts++;
     p->t_sent = clock_mono_us();
     p->call = http_call_start(p->w->cl, &o, on_up_head, on_up_data, on_up_done, p);

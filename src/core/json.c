@@ -2,9 +2,48 @@
 /* Helpers over cJSON. See json.h. */
 #include "core/json.h"
 
+#include "core/alloc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int
+cmp_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* True when some object in the tree has two members with the same name. cJSON keeps both, and
+ * parsers differ on which one wins (cJSON: the first; most upstream servers: the last), so a
+ * duplicate could show the scanner one value and the model another. Sorting the names of each
+ * object keeps this O(n log n) however many members an attacker sends. */
+static bool
+has_duplicate_keys(const cJSON *j)
+{
+    size_t n = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, j)
+    {
+        if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && has_duplicate_keys(c))
+            return true;
+        n++;
+    }
+    if (!cJSON_IsObject(j) || n < 2)
+        return false;
+    const char **keys = xmalloc(n * sizeof(*keys));
+    size_t k = 0;
+    cJSON_ArrayForEach(c, j)
+    {
+        keys[k++] = c->string ? c->string : "";
+    }
+    qsort(keys, n, sizeof(*keys), cmp_keys);
+    bool dup = false;
+    for (size_t i = 1; i < n && !dup; i++)
+        dup = strcmp(keys[i - 1], keys[i]) == 0;
+    free(keys);
+    return dup;
+}
 
 cJSON *
 json_parse(const char *p, size_t n)
@@ -16,7 +55,7 @@ json_parse(const char *p, size_t n)
     /* Only whitespace may follow the value. */
     while (end && end < p + n && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
         end++;
-    if (end && end < p + n && *end != '\0') {
+    if ((end && end < p + n && *end != '\0') || has_duplicate_keys(j)) {
         cJSON_Delete(j);
         return NULL;
     }

@@ -12,7 +12,8 @@
 
 #include "core/buf.h"
 
-/* Parses exactly n bytes (need not be NUL-terminated). NULL on invalid JSON or trailing bytes.
+/* Parses exactly n bytes (need not be NUL-terminated). NULL on invalid JSON, trailing bytes, or
+ * an object with a duplicate member name (parsers disagree on which one wins).
  * The caller owns the result (cJSON_Delete). Depth is limited by cJSON (CJSON_NESTING_LIMIT). */
 cJSON *json_parse(const char *p, size_t n);
 /* String member or NULL when missing or not a string. */

@@ -31,6 +31,7 @@ struct http_server {
     http_handler_cb *cb;              /* api entry point */
     void *arg;                        /* for cb */
     size_t open;                      /* requests handed out and not finished */
+    long client_timeout_ms;           /* write timeout kept on streaming replies */
 };
 
 struct http_req {
@@ -247,6 +248,7 @@ http_server_new(struct event_base *base, const struct http_server_opts *o, http_
     char addr[300];
 
     s->base = base;
+    s->client_timeout_ms = o->client_timeout_ms;
     s->cb = cb;
     s->arg = arg;
     snprintf(addr, sizeof(addr), strchr(o->host, ':') ? "[%s]:%d" : "%s:%d", o->host, o->port);
@@ -387,9 +389,12 @@ http_req_send(struct http_req *r, int status, const char *ctype, const char *bod
         evhttp_add_header(h, "Connection", "close");
     struct evbuffer *out = evbuffer_new();
     evbuffer_add(out, body, len);
-    evhttp_send_reply(r->ev, status, reason(status), out);
-    evbuffer_free(out);
+    /* Forget r before evhttp may complete (and free the connection, running its close
+     * callback) inside the send call: an HTTP/1.0 reply can finish synchronously. */
+    struct evhttp_request *ev = r->ev;
     req_free(r);
+    evhttp_send_reply(ev, status, reason(status), out);
+    evbuffer_free(out);
 }
 
 void
@@ -406,6 +411,14 @@ http_req_start(struct http_req *r, int status, const char *ctype)
     if (ctype)
         evhttp_add_header(h, "Content-Type", ctype);
     evhttp_send_reply_start(r->ev, status, reason(status));
+    /* evhttp re-enables reading with the client read timeout once the reply starts; the client
+     * sends nothing during a stream, so only the write timeout (a stuck client) may end it. The
+     * upstream side has its own idle_timeout. */
+    struct bufferevent *bev = r->con ? evhttp_connection_get_bufferevent(r->con) : NULL;
+    if (bev) {
+        struct timeval wt = {r->srv->client_timeout_ms / 1000, (r->srv->client_timeout_ms % 1000) * 1000};
+        bufferevent_set_timeouts(bev, NULL, &wt);
+    }
 }
 
 static void
@@ -442,9 +455,17 @@ http_req_pending(const struct http_req *r)
 void
 http_req_end(struct http_req *r)
 {
-    if (r->ev)
-        evhttp_send_reply_end(r->ev); /* also frees a request evhttp detached */
+    /* the connection may serve another request: give it back its idle read timeout */
+    struct bufferevent *bev = r->started && r->con ? evhttp_connection_get_bufferevent(r->con) : NULL;
+    if (bev) {
+        struct timeval t = {r->srv->client_timeout_ms / 1000, (r->srv->client_timeout_ms % 1000) * 1000};
+        bufferevent_set_timeouts(bev, &t, &t);
+    }
+    /* as in http_req_send: r must be gone before evhttp can complete synchronously */
+    struct evhttp_request *ev = r->ev;
     req_free(r);
+    if (ev)
+        evhttp_send_reply_end(ev); /* also frees a request evhttp detached */
 }
 
 void

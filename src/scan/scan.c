@@ -901,63 +901,73 @@ req_image(const struct scanner *s, struct scan_scratch *ss, const cJSON *node,
     }
 }
 
-/* Strings or arrays of strings (prompt, input); arrays of token ids are not text. */
-static void
-req_scan_str_or_array(const struct scanner *s, struct scan_scratch *ss, const cJSON *v,
-                      struct scan_result *acc)
+/* Keys whose string values are enumerations or identifiers chosen by the client software, never
+ * user text; every other string anywhere in the body is scanned (a field the gateway does not know
+ * is forwarded as is, so it must be scanned like a message). */
+static bool
+is_meta_key(const char *k)
 {
-    if (cJSON_IsString(v)) {
-        req_scan_str(s, ss, v, acc);
-    } else if (cJSON_IsArray(v)) {
-        const cJSON *e;
-        cJSON_ArrayForEach(e, v)
-        {
-            if (cJSON_IsString(e))
-                req_scan_str(s, ss, e, acc);
-            else if (cJSON_IsObject(e) || cJSON_IsArray(e))
-                req_scan_str_or_array(s, ss, cJSON_GetObjectItemCaseSensitive(e, "content"), acc);
-        }
-    }
+    static const char *const keys[] = {"model", "role", "type", "id", "tool_call_id", "object",
+                                       "finish_reason", "detail", "format", "encoding_format",
+                                       "service_tier", "reasoning_effort", "media_type", NULL};
+    for (const char *const *p = keys; *p; p++)
+        if (strcmp(*p, k) == 0)
+            return true;
+    return false;
 }
 
+#define REQ_MAX_MEDIA 64 /* media nodes remembered so their base64 is not scanned as text */
+
+struct req_walk {
+    const cJSON *media[REQ_MAX_MEDIA]; /* image/audio/file payload nodes already counted */
+    size_t nmedia;                     /* entries in media */
+};
+
 static void
-req_scan_content(const struct scanner *s, struct scan_scratch *ss, const cJSON *content,
-                 struct scan_result *acc)
+req_media(const struct scanner *s, struct scan_scratch *ss, const cJSON *member, const char *inner,
+          struct scan_result *acc, struct req_walk *w)
 {
-    if (cJSON_IsString(content)) {
-        req_scan_str(s, ss, content, acc);
+    const cJSON *d = cJSON_IsObject(member) ? cJSON_GetObjectItemCaseSensitive(member, inner) : NULL;
+    const cJSON *node = d ? d : member;
+    /* a malformed part (no url/data member) still counts: the entity then points at the
+     * part's object rather than at a string */
+    req_image(s, ss, node, acc);
+    if (w->nmedia < REQ_MAX_MEDIA)
+        w->media[w->nmedia++] = node;
+}
+
+/* Every string of the body, depth first in document order. Images, audio (voice prints are
+ * biometric identifiers) and files in content parts count as PHI entities. The depth is bounded
+ * by cJSON's own nesting limit, so no string of a parsed body is ever skipped. */
+static void
+req_walk(const struct scanner *s, struct scan_scratch *ss, const cJSON *v, struct scan_result *acc,
+         struct req_walk *w)
+{
+    if (cJSON_IsString(v)) {
+        for (size_t i = 0; i < w->nmedia; i++)
+            if (w->media[i] == v)
+                return;
+        req_scan_str(s, ss, v, acc);
         return;
     }
-    if (!cJSON_IsArray(content))
+    if (!cJSON_IsArray(v) && !cJSON_IsObject(v))
         return;
-    const cJSON *part;
-    cJSON_ArrayForEach(part, content)
+    if (cJSON_IsObject(v)) {
+        const cJSON *m;
+        if ((m = cJSON_GetObjectItemCaseSensitive(v, "image_url")) != NULL)
+            req_media(s, ss, m, "url", acc, w);
+        if ((m = cJSON_GetObjectItemCaseSensitive(v, "input_audio")) != NULL)
+            req_media(s, ss, m, "data", acc, w);
+        if ((m = cJSON_GetObjectItemCaseSensitive(v, "file")) != NULL && cJSON_IsObject(m) &&
+            cJSON_GetObjectItemCaseSensitive(v, "type") != NULL)
+            req_media(s, ss, m, "file_data", acc, w);
+    }
+    const cJSON *c;
+    cJSON_ArrayForEach(c, v)
     {
-        if (cJSON_IsString(part)) {
-            req_scan_str(s, ss, part, acc);
+        if (cJSON_IsObject(v) && c->string && cJSON_IsString(c) && is_meta_key(c->string))
             continue;
-        }
-        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-        if (text != NULL)
-            req_scan_str(s, ss, text, acc);
-        const cJSON *img = cJSON_GetObjectItemCaseSensitive(part, "image_url");
-        if (img != NULL) {
-            const cJSON *url =
-                cJSON_IsObject(img) ? cJSON_GetObjectItemCaseSensitive(img, "url") : img;
-            req_image(s, ss, url ? url : img, acc);
-        }
-        /* a malformed part (no url/data member) still counts: the entity then points at the
-         * part's object rather than at a string */
-        const cJSON *audio = cJSON_GetObjectItemCaseSensitive(part, "input_audio");
-        if (audio != NULL) { /* voice prints are biometric identifiers */
-            const cJSON *d = cJSON_GetObjectItemCaseSensitive(audio, "data");
-            req_image(s, ss, d ? d : audio, acc);
-        }
-        const cJSON *file = cJSON_GetObjectItemCaseSensitive(part, "file");
-        if (file != NULL) {
-            const cJSON *d = cJSON_GetObjectItemCaseSensitive(file, "file_data");
-            req_image(s, ss, d ? d : file, acc);
-        }
+        req_walk(s, ss, c, acc, w);
     }
 }
 
@@ -965,32 +975,13 @@ int
 scan_request(const struct scanner *s, struct scan_scratch *ss, const cJSON *body,
              struct scan_result *out)
 {
+    struct req_walk w;
     memset(out, 0, sizeof(*out));
     ss->nrents = 0;
     if (!cJSON_IsObject(body))
         return 0;
-    const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(body, "messages");
-    if (cJSON_IsArray(msgs)) {
-        const cJSON *m;
-        cJSON_ArrayForEach(m, msgs)
-        {
-            req_scan_content(s, ss, cJSON_GetObjectItemCaseSensitive(m, "content"), out);
-            const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
-            const cJSON *call;
-            cJSON_ArrayForEach(call, calls)
-            {
-                const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
-                req_scan_str(s, ss, cJSON_GetObjectItemCaseSensitive(fn, "arguments"), out);
-            }
-            const cJSON *fc = cJSON_GetObjectItemCaseSensitive(m, "function_call");
-            req_scan_str(s, ss, cJSON_GetObjectItemCaseSensitive(fc, "arguments"), out);
-        }
-    }
-    req_scan_str_or_array(s, ss, cJSON_GetObjectItemCaseSensitive(body, "prompt"), out);
-    req_scan_str_or_array(s, ss, cJSON_GetObjectItemCaseSensitive(body, "input"), out);
-    req_scan_content(s, ss, cJSON_GetObjectItemCaseSensitive(body, "system"), out);
-    req_scan_str(s, ss, cJSON_GetObjectItemCaseSensitive(body, "instructions"), out);
-    req_scan_str(s, ss, cJSON_GetObjectItemCaseSensitive(body, "suffix"), out);
+    w.nmedia = 0;
+    req_walk(s, ss, body, out, &w);
     out->entities = ss->rents;
     out->nentities = ss->nrents;
     return 0;

@@ -9,7 +9,8 @@ import json
 import time
 
 from fake_upstream import FakeUpstream
-from harness import (SLOW, Gateway, backend, chat_body, check_config, closed_port, for_client, free_port, main, request, stream, test,
+from harness import (SLOW, Gateway, backend, chat_body, check_config, closed_port, for_client, free_port,
+                     http_request_bytes, main, raw_connect, request, stream, test,
                      wait_until)
 
 TAGS = []
@@ -46,6 +47,48 @@ def nonstream_passthrough_and_headers():
         assert rec.headers.get("authorization") == "Bearer " + BACKEND_KEY, rec.headers
         assert_no_client_key(rec)
         assert rec.json == body, "upstream body changed: %r vs %r" % (rec.json, body)
+
+
+@test
+def keys_never_logged():
+    with FakeUpstream("a", models=["model-a"]) as up, \
+            Gateway({"backends": [backend("a", up, ["model-a"], api_key_env="HG_E2E_KEY_A")],
+                     "log_level": "debug"}, env={"HG_E2E_KEY_A": BACKEND_KEY}, access_log=True) as gw:
+        h = {"Authorization": "Bearer " + CLIENT_KEY}
+        assert gw.chat(chat_body("model-a", "hello"), headers=h).status == 200
+        assert gw.stream(chat_body("model-a", "hello", stream=True), headers=h).done
+        gw.chat(chat_body("no-such-model"), headers=h)
+        up.push({"mode": "status", "status": 401, "message": "bad key " + BACKEND_KEY})
+        gw.chat(chat_body("model-a"), headers=h)
+        assert gw.access_records(wait_for=4), "no access log lines"
+        gw.stop()
+        logs = {"stderr": gw.stderr_text(), "stdout": gw.stdout_text(), "access log": open(gw.access_log_path).read()}
+        for name, text in logs.items():
+            assert CLIENT_KEY not in text, "client key in the gateway's %s" % name
+            # (the 401 body relayed to the client may carry it; the logs must not)
+            assert BACKEND_KEY not in text, "backend key in the gateway's %s" % name
+
+
+@test
+def expect_100_continue():
+    with FakeUpstream("a", models=["model-a"]) as up, one_backend(up) as gw:
+        body = json.dumps(chat_body("model-a", "e" * 3000)).encode()
+        s = raw_connect(gw.port)
+        try:
+            s.sendall(http_request_bytes("POST", "/v1/chat/completions", b"", {
+                "Content-Length": str(len(body)), "Content-Type": "application/json", "Expect": "100-continue"}))
+            first = s.recv(4096)
+            assert first.startswith(b"HTTP/1.1 100"), "no 100 Continue: %r" % first[:200]
+            s.sendall(body)
+            data = first.split(b"\r\n\r\n", 1)[1] if first.count(b"\r\n\r\n") > 1 else b""
+            while b"Hello from a." not in data:
+                d = s.recv(65536)
+                if not d:
+                    break
+                data += d
+            assert b"HTTP/1.1 200" in data and b"Hello from a." in data, data[:300]
+        finally:
+            s.close()
 
 
 @test
@@ -164,7 +207,8 @@ def models_list():
 @test
 def healthz_and_readyz():
     with FakeUpstream("a", models=["model-a"]) as up, one_backend(up) as gw:
-        assert gw.request("GET", "/healthz").status == 200
+        r = gw.request("GET", "/healthz")
+        assert r.status == 200 and r.header("x-request-id"), r.headers
         assert wait_until(lambda: gw.request("GET", "/readyz").status == 200, 10 * SLOW), \
             "/readyz never 200 with a healthy backend"
     # only a dead backend: alive but never ready
@@ -220,6 +264,17 @@ def keep_alive_client_connection():
         finally:
             c.close()
         assert [x.json["messages"][0]["content"] for x in up.api_requests()] == ["k%d" % i for i in range(5)]
+
+
+@test
+def upstream_connections_are_reused():
+    with FakeUpstream("a", models=["model-a"]) as up, one_backend(up) as gw:
+        for i in range(10):
+            assert gw.chat(chat_body("model-a", "p%d" % i)).status == 200
+            assert gw.stream(chat_body("model-a", "s%d" % i, stream=True)).done
+        peers = {r.peer for r in up.api_requests()}
+        assert len(peers) <= 2, "20 sequential requests used %d upstream connections (no keep-alive pool?)" % len(
+            peers)
 
 
 @test

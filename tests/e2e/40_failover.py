@@ -84,6 +84,10 @@ def retries_are_bounded():
             assert r.status >= 500, r
             n = sum(len(u.api_requests()) for u in (a, b, c))
             assert n == 2, "max_retries 1 but %d upstream attempts" % n
+            # a stream request that fails before its first byte gets an error status with a JSON body
+            s = gw.stream(chat_body("m", stream=True), timeout=15)
+            assert s.status >= 500 and s.ended == "eof", s
+            assert "error" in s.json(), s.raw[:300]
         cfg["max_retries"] = 0
         for u in (a, b, c):
             u.reset()

@@ -2,13 +2,15 @@
 """SIGTERM drains: the listener closes at once (new connections are refused), in-flight requests and
 streams finish, the process exits 0; past drain_timeout the rest is cut and it still exits."""
 
+import json
 import signal
 import socket
 import threading
 import time
 
 from fake_upstream import FakeUpstream
-from harness import SLOW, Gateway, backend, chat_body, for_client, main, test, wait_until
+from harness import (SLOW, Gateway, backend, chat_body, for_client, http_request_bytes, main, raw_connect, test,
+                     wait_until)
 
 TAGS = []
 
@@ -35,6 +37,38 @@ def sigterm_idle_exits_zero():
             rc = gw.wait(10 * SLOW)
             assert rc == 0, "exit %r after SIGTERM (idle)" % rc
             assert time.monotonic() - t0 < 5 * SLOW
+        except BaseException:
+            print("--- gateway stderr (tail) ---\n%s\n--- end ---" % gw.stderr_tail())
+            raise
+        finally:
+            gw.stop()
+            gw.cleanup()
+
+
+@test
+def sigterm_with_several_workers():
+    with FakeUpstream("a", models=["m"]) as up:
+        gw = Gateway({"backends": [backend("a", up, ["m"], health_interval=0)], "drain_timeout": "20s"},
+                     workers=3).start()
+        try:
+            up.set_default({"mode": "stream", "events": 8, "delay": 0.2})
+            results = [None] * 6
+
+            def one(i):
+                results[i] = gw.stream(chat_body("m", "d%d" % i, stream=True), timeout=20)
+
+            ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(6)]
+            for t in ts:
+                t.start()
+            assert up.wait_for(lambda rs: len([r for r in rs if r.events_sent >= 1]) >= 6, 5 * SLOW), \
+                "streams did not start"
+            gw.signal(signal.SIGTERM)
+            assert wait_until(lambda: refused(gw.port), 3 * SLOW), "a worker still accepts after SIGTERM"
+            for t in ts:
+                t.join(30)
+            for i, s in enumerate(results):
+                assert s is not None and s.done and s.ended == "eof", "stream %d cut by the drain: %r" % (i, s)
+            assert gw.wait(10 * SLOW) == 0
         except BaseException:
             print("--- gateway stderr (tail) ---\n%s\n--- end ---" % gw.stderr_tail())
             raise
@@ -93,6 +127,62 @@ def sigterm_lets_a_nonstream_request_finish():
         finally:
             gw.stop()
             gw.cleanup()
+
+
+@test
+def sigterm_with_a_slow_reading_client():
+    # The answer is complete at the gateway but the client reads it slowly: "finish" means the client gets
+    # all of it (up to drain_timeout), not that the gateway has it.
+    big = "w" * (6 * 1024 * 1024)
+    with FakeUpstream("a", models=["m"]) as up:
+        gw = Gateway({"backends": [backend("a", up, ["m"], health_interval=0)], "drain_timeout": "20s"}).start()
+        try:
+            up.push({"mode": "ok", "content": big, "head_delay": 0.5})
+            s = raw_connect(gw.port, timeout=20)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+            body = json.dumps(chat_body("m")).encode()
+            s.sendall(http_request_bytes("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"}))
+            assert up.wait_requests(1, 5)
+            gw.signal(signal.SIGTERM)
+            time.sleep(1.5)  # the answer is at the gateway by now; the client has not read a byte
+            data = bytearray()
+            try:
+                while True:
+                    d = s.recv(64 * 1024)
+                    if not d:
+                        break
+                    data += d
+                    time.sleep(0.01)  # about 6 MB/s
+            except ConnectionResetError:
+                pass
+            finally:
+                s.close()
+            head, _, payload = bytes(data).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head[:200]
+            want = bytes(up.api_requests()[0].sent)
+            assert payload == want or dechunk_maybe(head, payload) == want, \
+                "answer cut at %d of %d bytes by the drain" % (len(payload), len(want))
+            assert gw.wait(10 * SLOW) == 0
+        except BaseException:
+            print("--- gateway stderr (tail) ---\n%s\n--- end ---" % gw.stderr_tail())
+            raise
+        finally:
+            gw.stop()
+            gw.cleanup()
+
+
+def dechunk_maybe(head, payload):
+    if b"chunked" not in head.lower():
+        return payload
+    out, i = bytearray(), 0
+    while i < len(payload):
+        j = payload.index(b"\r\n", i)
+        k = int(payload[i:j].split(b";")[0], 16)
+        if k == 0:
+            break
+        out += payload[j + 2:j + 2 + k]
+        i = j + 2 + k + 2
+    return bytes(out)
 
 
 @test

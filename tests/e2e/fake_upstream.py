@@ -59,11 +59,12 @@ class Record:
         self.path = path
         self.headers = headers  # dict, lower-case names (last value wins)
         self.header_list = []  # [(name, value)] in arrival order, original case
+        self.peer = None  # the client's (host, port)
         self.body = body  # bytes
         self.t_start = time.monotonic()
         self.spec = None
         self.status = None  # status sent, None if none
-        self.sent = b""  # response body bytes sent (de-chunked)
+        self.sent = bytearray()  # response body bytes sent (de-chunked); compares equal to bytes
         self.events_sent = 0
         self.event_times = []  # monotonic time of each SSE event written
         self.finished = False  # the whole response was written
@@ -82,7 +83,7 @@ class Record:
         return {
             "id": self.id, "method": self.method, "path": self.path, "headers": self.headers,
             "body": self.body.decode("utf-8", "replace"), "spec": self.spec, "status": self.status,
-            "sent": self.sent.decode("utf-8", "replace"), "events_sent": self.events_sent,
+            "sent": bytes(self.sent).decode("utf-8", "replace"), "events_sent": self.events_sent,
             "finished": self.finished, "closed_early": self.closed_early,
         }
 
@@ -233,6 +234,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._control(path, body)
         rec = Record(fake._next_id(), self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
         rec.header_list = list(self.headers.items())
+        rec.peer = self.client_address  # (host, port) of the connection: same port = a reused connection
         self.rec = rec
         spec = fake._choose(rec)
         rec.spec = spec

@@ -462,6 +462,7 @@ def stream(port, path, body, headers=None, timeout=10.0, stop_after=None):
     t0 = time.monotonic()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout * SLOW)
     buf = b""
+    raw = bytearray()
     try:
         c.request("POST", path, body=_encode(body), headers=h)
         r = c.getresponse()
@@ -483,7 +484,7 @@ def stream(port, path, body, headers=None, timeout=10.0, stop_after=None):
                 break
             now = time.monotonic() - t0
             res.chunks.append((now, data))
-            res.raw += data
+            raw += data
             buf += data
             while b"\n\n" in buf.replace(b"\r\n", b"\n"):
                 norm = buf.replace(b"\r\n", b"\n")
@@ -503,6 +504,7 @@ def stream(port, path, body, headers=None, timeout=10.0, stop_after=None):
             except OSError:
                 pass
         c.close()
+        res.raw = bytes(raw)
     res.elapsed = time.monotonic() - t0
     return res
 
@@ -615,8 +617,14 @@ def main():
     if len(sys.argv) > 2 and sys.argv[1] == "-k":
         only = sys.argv[2]
     passed = failed = skipped = 0
+    # E2E_SKIP_TESTS=name,name: skip these tests by exact name (e.g. a known gateway bug being fixed)
+    skip_names = {t.strip() for t in os.environ.get("E2E_SKIP_TESTS", "").split(",") if t.strip()}
     for fn in _TESTS:
         if only and only not in fn.__name__:
+            continue
+        if fn.__name__ in skip_names:
+            skipped += 1
+            print("  skip %s: in E2E_SKIP_TESTS" % fn.__name__, flush=True)
             continue
         t0 = time.monotonic()
         try:

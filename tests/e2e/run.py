@@ -7,6 +7,7 @@ Exit status 1 if any test failed or any file crashed or timed out.
 
 A file may declare TAGS = ["slow", "needs-node", ...] at top level. E2E_SKIP_TAGS="slow,needs-node"
 skips the files carrying any of those tags; E2E_ONLY_TAGS keeps only files carrying one of them.
+E2E_SKIP_TESTS="name,name" skips single tests by exact name (harness.main reads it).
 E2E_TIMEOUT (seconds, default 300) bounds each file; E2E_VERBOSE=1 shows each file's full output even
 when it passes (failures always show it).
 """

@@ -50,3 +50,17 @@ TEST(cfgtree, durations_and_sizes)
     ASSERT_EQ(sz, 16u << 20);
     ASSERT_EQ(cfg_parse_size("-1", &sz), -1);
 }
+
+#include "core/json.h"
+
+TEST(json, duplicate_member_names_are_invalid)
+{
+    const char *a = "{\"model\":\"m\",\"messages\":[],\"messages\":[1]}";
+    const char *b = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"content\":\"y\"}]}";
+    const char *ok = "{\"a\":{\"x\":1},\"b\":{\"x\":2},\"c\":[{\"x\":1},{\"x\":1}]}";
+    ASSERT_TRUE(json_parse(a, strlen(a)) == NULL);
+    ASSERT_TRUE(json_parse(b, strlen(b)) == NULL);
+    cJSON *j = json_parse(ok, strlen(ok));
+    ASSERT_TRUE(j != NULL);
+    cJSON_Delete(j);
+}
