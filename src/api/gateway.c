@@ -8,6 +8,7 @@
 #include "api/gateway.h"
 
 #include <curl/curl.h>
+#include <malloc.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <pthread.h>
@@ -341,6 +342,9 @@ gateway_run(const struct config *cfg)
         }
         started++;
     }
+    /* Compiling the scanner's pattern database allocates ~12 MB that is freed again but stays in
+     * glibc's heap; hand it back to the kernel (idle RSS 34 -> ~21 MB measured). */
+    malloc_trim(0);
     log_info("serve", "listening on %s:%d workers=%d backends=%zu", cfg->listen_host,
              cfg->listen_port, gw.nworkers, cfg->nbackends);
     for (;;) {

@@ -32,6 +32,7 @@ struct http_client {
     struct http_call *failed; /* calls that failed to start, reported from the loop */
     size_t active;            /* calls in `calls` */
     int in_curl;              /* >0 while inside curl_multi_socket_action */
+    size_t ncancelled;        /* calls cancelled inside curl and not yet freed */
 };
 
 struct sock_ctx {
@@ -212,6 +213,8 @@ finish(struct http_call *c, const char *errstr)
     struct http_client *cl = c->cl;
     list_remove(&cl->calls, c);
     cl->active--;
+    if (c->cancelled)
+        cl->ncancelled--; /* cancelled inside curl, then completed before the sweep */
     if (c->aborted)
         errstr = HTTP_CALL_ERR_ABORTED;
     if (errstr == NULL && !c->head_done)
@@ -221,7 +224,7 @@ finish(struct http_call *c, const char *errstr)
     bool cancelled = c->cancelled;
     call_free(c);
     if (!cancelled)
-        cb((struct http_call *)c, errstr, arg); /* c is freed: the callee may only compare it */
+        cb(NULL, errstr, arg); /* the call is freed: callbacks get NULL, never a stale pointer */
 }
 
 static void
@@ -237,13 +240,18 @@ check_done(struct http_client *cl)
         CURLcode rc = msg->data.result;
         finish(c, rc == CURLE_OK ? NULL : map_error(rc));
     }
-    /* calls cancelled from inside a curl callback are removed here, outside curl */
+    /* calls cancelled from inside a curl callback are removed here, outside curl; the walk only
+     * happens when there are some (walking every call on every event was quadratic with
+     * thousands of open streams) */
+    if (cl->ncancelled == 0)
+        return;
     struct http_call *c = cl->calls;
     while (c) {
         struct http_call *next = c->next;
         if (c->cancelled) {
             list_remove(&cl->calls, c);
             cl->active--;
+            cl->ncancelled--;
             call_free(c);
         }
         c = next;
@@ -265,7 +273,7 @@ on_deferred(evutil_socket_t fd, short kind, void *arg)
         bool cancelled = c->cancelled;
         call_free(c);
         if (!cancelled)
-            cb(c, err, cbarg);
+            cb(NULL, err, cbarg);
     }
     check_done(cl);
 }
@@ -463,6 +471,7 @@ http_call_cancel(struct http_call *c)
         return; /* a failed start: freed from on_deferred without callback */
     if (cl->in_curl) {
         /* inside curl: the transfer aborts at its next callback; check_done frees it */
+        cl->ncancelled++;
         event_active(cl->deferred, 0, 0);
         return;
     }

@@ -25,7 +25,8 @@ struct http_call;
  * (on_done then reports an error). */
 typedef int http_head_cb(struct http_call *c, int status, const char *content_type, void *arg);
 typedef int http_data_cb(struct http_call *c, const char *p, size_t n, void *arg);
-/* errstr: NULL on success, else one of the HTTP_CALL_ERR_* strings (compare by address). */
+/* errstr: NULL on success, else one of the HTTP_CALL_ERR_* strings (compare by address). The call
+ * is already freed when this runs, so c is NULL. */
 typedef void http_done_cb(struct http_call *c, const char *errstr, void *arg);
 
 extern const char HTTP_CALL_ERR_CONNECT[];  /* could not connect (refused, DNS, TLS handshake) */

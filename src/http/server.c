@@ -32,6 +32,8 @@ struct http_server {
     void *arg;                        /* for cb */
     size_t open;                      /* requests handed out and not finished */
     long client_timeout_ms;           /* write timeout kept on streaming replies */
+    bool draining;                    /* stopped accepting: finished replies are tracked */
+    size_t flushing;                  /* draining: finished replies whose bytes are not out yet */
 };
 
 struct http_req {
@@ -298,6 +300,7 @@ http_server_stop_accepting(struct http_server *s)
         evhttp_del_accept_socket(s->http, s->bound);
         s->bound = NULL;
     }
+    s->draining = true;
 }
 
 void
@@ -312,7 +315,7 @@ http_server_free(struct http_server *s)
 size_t
 http_server_open_requests(const struct http_server *s)
 {
-    return s->open;
+    return s->open + s->flushing;
 }
 
 int
@@ -375,6 +378,47 @@ http_req_set_header(struct http_req *r, const char *name, const char *value)
         evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
 }
 
+/* While draining, a finished reply is counted until evhttp has written it (on-complete) or its
+ * connection died (close callback), so the drain does not close connections with bytes still
+ * queued for a slow reader. Exactly one of the two callbacks runs; each clears the other. */
+struct flush_track {
+    struct http_server *srv;       /* counter owner */
+    struct evhttp_connection *con; /* connection the reply is on */
+};
+
+static void
+on_flush_done(struct evhttp_request *ev, void *arg)
+{
+    struct flush_track *f = arg;
+    (void)ev;
+    evhttp_connection_set_closecb(f->con, NULL, NULL);
+    f->srv->flushing--;
+    free(f);
+}
+
+static void
+on_flush_close(struct evhttp_connection *con, void *arg)
+{
+    struct flush_track *f = arg;
+    (void)con;
+    f->srv->flushing--;
+    free(f);
+}
+
+/* Call after req_free() (which clears the connection's close callback) and before the send. */
+static void
+track_flush(struct http_server *srv, struct evhttp_request *ev, struct evhttp_connection *con)
+{
+    if (!srv->draining || ev == NULL || con == NULL)
+        return;
+    struct flush_track *f = xcalloc(1, sizeof(*f));
+    f->srv = srv;
+    f->con = con;
+    srv->flushing++;
+    evhttp_request_set_on_complete_cb(ev, on_flush_done, f);
+    evhttp_connection_set_closecb(con, on_flush_close, f);
+}
+
 void
 http_req_send(struct http_req *r, int status, const char *ctype, const char *body, size_t len)
 {
@@ -392,7 +436,10 @@ http_req_send(struct http_req *r, int status, const char *ctype, const char *bod
     /* Forget r before evhttp may complete (and free the connection, running its close
      * callback) inside the send call: an HTTP/1.0 reply can finish synchronously. */
     struct evhttp_request *ev = r->ev;
+    struct evhttp_connection *con = r->con;
+    struct http_server *srv = r->srv;
     req_free(r);
+    track_flush(srv, ev, con);
     evhttp_send_reply(ev, status, reason(status), out);
     evbuffer_free(out);
 }
@@ -463,7 +510,10 @@ http_req_end(struct http_req *r)
     }
     /* as in http_req_send: r must be gone before evhttp can complete synchronously */
     struct evhttp_request *ev = r->ev;
+    struct evhttp_connection *con = r->con;
+    struct http_server *srv = r->srv;
     req_free(r);
+    track_flush(srv, ev, con);
     if (ev)
         evhttp_send_reply_end(ev); /* also frees a request evhttp detached */
 }

@@ -42,7 +42,8 @@ struct http_server *http_server_new(struct event_base *base, const struct http_s
 void http_server_stop_accepting(struct http_server *s);
 /* Closes everything. Requests still open are dropped. */
 void http_server_free(struct http_server *s);
-/* Number of requests handed to the handler and not yet finished. */
+/* Number of requests handed to the handler and not yet finished, plus (once accepting stopped)
+ * finished replies whose bytes are still being written. */
 size_t http_server_open_requests(const struct http_server *s);
 
 /* 0 for a normal request, else the status the server decided (400, 413, ...). */
