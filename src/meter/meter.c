@@ -26,13 +26,47 @@ struct meter {
 /* 1e12 USD: far above any real figure, far below int64 overflow in micro-dollars (9.2e12 USD). */
 #define USD_MAX 1e12
 
+static int64_t
+clamp128(__int128 v)
+{
+    if (v > METER_MONEY_MAX)
+        return METER_MONEY_MAX;
+    if (v < -METER_MONEY_MAX)
+        return -METER_MONEY_MAX;
+    return (int64_t)v;
+}
+
+int64_t
+meter_sat(double v)
+{
+    if (!(v == v))
+        return 0;
+    if (v >= (double)METER_MONEY_MAX)
+        return METER_MONEY_MAX;
+    if (v <= -(double)METER_MONEY_MAX)
+        return -METER_MONEY_MAX;
+    return llround(v);
+}
+
+int64_t
+meter_add(int64_t a, int64_t b)
+{
+    return clamp128((__int128)a + b);
+}
+
+int64_t
+meter_mul(int64_t a, int64_t n)
+{
+    return clamp128((__int128)a * n);
+}
+
 int
 meter_usd_parse(const struct cfg_node *n, int64_t *out, struct hg_err *err)
 {
     double v;
     if (cfg_double(n, 0, USD_MAX, &v, err) < 0)
         return -1;
-    *out = llround(v * (double)METER_MICRO);
+    *out = meter_sat(v * (double)METER_MICRO);
     return 0;
 }
 
@@ -41,7 +75,7 @@ static int64_t
 muldiv(int64_t a, int64_t b, int64_t c)
 {
     __int128 p = (__int128)a * b;
-    return (int64_t)((p + c / 2) / c);
+    return clamp128((p + c / 2) / c);
 }
 
 int64_t
@@ -50,7 +84,7 @@ meter_price_cost(const struct meter_price *pr, int64_t in_tokens, int64_t out_to
     if (pr == NULL)
         return 0;
     __int128 t = (__int128)in_tokens * pr->in_per_mtok + (__int128)out_tokens * pr->out_per_mtok;
-    return (int64_t)((t + 500000) / 1000000);
+    return clamp128((t + 500000) / 1000000);
 }
 
 /* ---------------------------------------------------------------- pools */
@@ -58,7 +92,7 @@ meter_price_cost(const struct meter_price *pr, int64_t in_tokens, int64_t out_to
 int64_t
 meter_pool_gpu_monthly(const struct meter_pool *p, int replicas)
 {
-    return p->replica_monthly_micro * replicas;
+    return meter_mul(p->replica_monthly_micro, replicas);
 }
 
 int64_t
@@ -71,13 +105,13 @@ int64_t
 meter_pool_upgrade_monthly(const struct meter_pool *p)
 {
     /* one engineer-quarter = yearly / 4; spread over the 6 months of the half year */
-    return llround((double)p->engineer_yearly_micro / 4.0 * p->upgrade_eq_per_half_year / 6.0);
+    return meter_sat((double)p->engineer_yearly_micro / 4.0 * p->upgrade_eq_per_half_year / 6.0);
 }
 
 int64_t
 meter_pool_build_once(const struct meter_pool *p)
 {
-    return llround((double)meter_pool_people_monthly(p) * p->build_months);
+    return meter_sat((double)meter_pool_people_monthly(p) * p->build_months);
 }
 
 int
@@ -94,8 +128,8 @@ meter_pool_replicas_for(const struct meter_pool *p, double peak_tps)
 int64_t
 meter_pool_monthly(const struct meter_pool *p, int replicas)
 {
-    return meter_pool_gpu_monthly(p, replicas) + meter_pool_people_monthly(p) +
-           meter_pool_upgrade_monthly(p);
+    return meter_add(meter_add(meter_pool_gpu_monthly(p, replicas), meter_pool_people_monthly(p)),
+                     meter_pool_upgrade_monthly(p));
 }
 
 int64_t
@@ -105,7 +139,7 @@ meter_pool_per_mtok(const struct meter_pool *p)
                     METER_SECONDS_PER_MONTH;
     if (tokens <= 0)
         return 0;
-    return llround((double)meter_pool_monthly(p, p->replicas) * 1e6 / tokens);
+    return meter_sat((double)meter_pool_monthly(p, p->replicas) * 1e6 / tokens);
 }
 
 static const char *const pool_keys[] = {"gpu",
@@ -158,7 +192,7 @@ meter_pool_parse(const struct cfg_node *map, const char *name, struct meter_pool
         int64_t hour;
         if (meter_usd_parse(ghour, &hour, err) < 0 || cfg_long(gper, 1, 1024, &v, err) < 0)
             return -1;
-        out->replica_monthly_micro = llround((double)hour * v * METER_HOURS_PER_MONTH);
+        out->replica_monthly_micro = meter_sat((double)hour * v * METER_HOURS_PER_MONTH);
     } else {
         return cfg_fail(ghour  ? ghour
                         : gper ? gper

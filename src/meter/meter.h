@@ -19,6 +19,15 @@
 #define METER_HOURS_PER_MONTH 730.0
 #define METER_SECONDS_PER_MONTH (METER_HOURS_PER_MONTH * 3600.0)
 
+/* Money saturates at +-1e12 USD instead of overflowing: no real figure comes near it, and a plan
+ * or price typed with absurd numbers must give absurd results, not undefined behaviour. */
+#define METER_MONEY_MAX 1000000000000000000LL
+/* Rounds v to the nearest micro-dollar, saturating; NaN gives 0. */
+int64_t meter_sat(double v);
+/* a + b and a * n, saturating. */
+int64_t meter_add(int64_t a, int64_t b);
+int64_t meter_mul(int64_t a, int64_t n);
+
 /* A per-token price: micro-dollars per million tokens (USD 2.50 / Mtok = 2,500,000). */
 struct meter_price {
     int64_t in_per_mtok;  /* input (prompt) tokens */

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,7 +73,9 @@ spend(int64_t micro, char *buf, size_t n)
     return tco_usd(micro, buf, n);
 }
 
+/* the first REP_NDIMS are also the cross-tab dimensions, in enum rep_dim order */
 static const char *const section_names[] = {"backend", "model", "rule", "team", "day", "month"};
+static const char *const period_names[] = {"day", "month"};
 
 static const struct rep_table *
 section_table(const struct report *r, int i)
@@ -83,6 +86,14 @@ section_table(const struct report *r, int i)
 }
 
 /* ---------------------------------------------------------------- text */
+
+/* Spaces after a label so the figures line up; at least 1. */
+static int
+pad(size_t width, const char *label)
+{
+    size_t n = strlen(label);
+    return n < width ? (int)(width - n) : 1;
+}
 
 static void
 text_item(const struct report *r, const struct rep_item *it, struct buf *o)
@@ -104,12 +115,10 @@ text_item(const struct report *r, const struct rep_item *it, struct buf *o)
                    it->peak_hour_over_mean, it->busiest_day_over_mean);
     buf_appends(o, "  what-if, per month:\n");
     if (w->frontier_monthly >= 0)
-        buf_printf(o, "    frontier (%s)%*s %s\n", r->frontier.label,
-                   (int)(28 - strlen(r->frontier.label) > 0 ? 28 - strlen(r->frontier.label) : 1),
+        buf_printf(o, "    frontier (%s)%*s %s\n", r->frontier.label, pad(28, r->frontier.label),
                    "", usd(w->frontier_monthly, a, sizeof(a)));
     if (w->open_monthly >= 0)
-        buf_printf(o, "    hosted-open (%s)%*s %s\n", r->open.label,
-                   (int)(25 - strlen(r->open.label) > 0 ? 25 - strlen(r->open.label) : 1), "",
+        buf_printf(o, "    hosted-open (%s)%*s %s\n", r->open.label, pad(25, r->open.label), "",
                    usd(w->open_monthly, a, sizeof(a)));
     if (r->have_pool) {
         buf_printf(o, "    self-hosted, all-in                     %s\n",
@@ -164,6 +173,23 @@ report_render_text(const struct report *r, struct buf *o)
                 buf_printf(o, "  %-32s %10" PRId64 " %14" PRId64 " %14" PRId64 " %18s\n",
                            g->key[0] ? g->key : "(none)", g->requests, g->input_tokens,
                            g->output_tokens, spend(g->cost, b, sizeof(b)));
+            }
+        }
+        /* cross-tabs: every dimension per month, and backends per day */
+        for (int dim = 0; dim < REP_NDIMS; dim++) {
+            for (int p = REP_NPERIODS - 1; p >= 0; p--) {
+                const struct rep_table *tb = &r->cross[dim][p];
+                if (tb->n == 0 || (p == REP_PER_DAY && dim != REP_DIM_BACKEND))
+                    continue;
+                buf_printf(o, "\nby %s per %s:\n  %-10s %-32s %10s %14s %14s %18s\n",
+                           section_names[dim], period_names[p], period_names[p], section_names[dim],
+                           "requests", "input", "output", "spend");
+                for (int i = 0; i < tb->n; i++) {
+                    const struct rep_group *g = &tb->v[i];
+                    buf_printf(o, "  %-10s %-32s %10" PRId64 " %14" PRId64 " %14" PRId64 " %18s\n",
+                               g->period, g->key[0] ? g->key : "(none)", g->requests,
+                               g->input_tokens, g->output_tokens, spend(g->cost, b, sizeof(b)));
+                }
             }
         }
         buf_printf(o,
@@ -270,7 +296,10 @@ json_item(const struct report *r, const struct rep_item *it, struct buf *o)
 static void
 json_group(struct buf *o, const struct rep_group *g)
 {
-    buf_appends(o, "{\"key\":");
+    buf_appendc(o, '{');
+    if (g->period[0])
+        buf_printf(o, "\"period\":\"%s\",", g->period);
+    buf_appends(o, "\"key\":");
     buf_append_json_str(o, g->key, strlen(g->key));
     buf_printf(o,
                ",\"requests\":%" PRId64 ",\"input_tokens\":%" PRId64 ",\"output_tokens\":%" PRId64
@@ -304,6 +333,18 @@ report_render_json(const struct report *r, struct buf *o)
                 json_group(o, &t->v[i]);
             }
             buf_appendc(o, ']');
+        }
+        for (int d = 0; d < REP_NDIMS; d++) {
+            for (int p = 0; p < REP_NPERIODS; p++) {
+                const struct rep_table *t = &r->cross[d][p];
+                buf_printf(o, ",\"by_%s_per_%s\":[", section_names[d], period_names[p]);
+                for (int i = 0; i < t->n; i++) {
+                    if (i)
+                        buf_appendc(o, ',');
+                    json_group(o, &t->v[i]);
+                }
+                buf_appendc(o, ']');
+            }
         }
         buf_printf(o,
                    ",\"burstiness\":{\"peak_hour_over_mean\":%.4f,"
@@ -458,7 +499,7 @@ svg_breakeven(struct buf *o, const struct report *r, const struct rep_item *it)
                "<text x='%d' y='%d' font-size='12' text-anchor='end'>%s requests/month</text>"
                "<text x='2' y='20' font-size='12'>%s</text></svg>",
                x1, x1, H + 10, x1 + 3, H + 4, H + 26, W + 60, H + 26,
-               human(w->requests * kmax, a, sizeof(a)), usd(llround(ymax), b, sizeof(b)));
+               human(w->requests * kmax, a, sizeof(a)), usd(meter_sat(ymax), b, sizeof(b)));
 }
 
 static void
@@ -516,22 +557,82 @@ html_item(const struct report *r, const struct rep_item *it, struct buf *o)
 }
 
 static void
-html_table(struct buf *o, const char *name, const struct rep_table *t)
+html_table(struct buf *o, const char *title, const char *name, const struct rep_table *t)
 {
     char a[48];
+    bool period = t->n > 0 && t->v[0].period[0];
     buf_printf(o,
-               "<h3>By %s</h3><table><tr><th>%s</th><th>requests</th><th>input</th>"
+               "<h3>%s</h3><table><tr>%s<th>%s</th><th>requests</th><th>input</th>"
                "<th>output</th><th>spend</th></tr>",
-               name, name);
+               title, period ? "<th>period</th>" : "", name);
     for (int i = 0; i < t->n; i++) {
         const struct rep_group *g = &t->v[i];
         buf_appends(o, "<tr><td>");
+        if (period)
+            buf_printf(o, "%s</td><td style='text-align:left'>", g->period);
         html_esc(o, g->key[0] ? g->key : "(none)");
         buf_printf(
             o, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%" PRId64 "</td><td>%s</td></tr>",
             g->requests, g->input_tokens, g->output_tokens, spend(g->cost, a, sizeof(a)));
     }
     buf_appends(o, "</table>");
+}
+
+/* Spend per day as columns stacked by backend, with a legend. */
+static void
+svg_daily_spend(struct buf *o, const struct report *r)
+{
+    static const char *const colors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759",
+                                         "#76b7b2", "#edc948", "#b07aa1", "#9c755f"};
+    int nd = r->by_day.n;
+    int nb = r->by_backend.n;
+    char a[48];
+    int64_t max = 1;
+    for (int i = 0; i < nd; i++)
+        max = r->by_day.v[i].cost > max ? r->by_day.v[i].cost : max;
+    int bw = nd > 60 ? 10 : 600 / (nd > 0 ? nd : 1);
+    if (bw > 60)
+        bw = 60;
+    double *base = calloc((size_t)nd + 1, sizeof(*base));
+    if (base == NULL)
+        return;
+    buf_printf(o,
+               "<h3>Spend per day, by backend</h3><svg xmlns='http://www.w3.org/2000/svg' "
+               "width='%d' height='%d' role='img'>",
+               bw * nd + 200, 170 > 20 * nb + 20 ? 170 : 20 * nb + 20);
+    const struct rep_table *t = &r->cross[REP_DIM_BACKEND][REP_PER_DAY];
+    for (int i = 0; i < t->n; i++) {
+        const struct rep_group *g = &t->v[i];
+        int di = 0;
+        while (di < nd && strcmp(r->by_day.v[di].key, g->period))
+            di++;
+        int bi = 0;
+        while (bi < nb && strcmp(r->by_backend.v[bi].key, g->key))
+            bi++;
+        if (di == nd)
+            continue;
+        double h = 130.0 * (double)g->cost / (double)max;
+        base[di] += h;
+        buf_printf(o, "<rect x='%d' y='%.1f' width='%d' height='%.1f' fill='%s'><title>%s ",
+                   10 + bw * di, 140 - base[di], bw > 2 ? bw - 2 : 1, h, colors[bi % 8], g->period);
+        html_esc(o, g->key);
+        buf_printf(o, ": %s</title></rect>", spend(g->cost, a, sizeof(a)));
+    }
+    for (int bi = 0; bi < nb; bi++) {
+        buf_printf(o,
+                   "<rect x='%d' y='%d' width='10' height='10' fill='%s'/><text x='%d' y='%d' "
+                   "font-size='12'>",
+                   bw * nd + 30, 10 + 20 * bi, colors[bi % 8], bw * nd + 45, 20 + 20 * bi);
+        html_esc(o, r->by_backend.v[bi].key[0] ? r->by_backend.v[bi].key : "(none)");
+        buf_appends(o, "</text>");
+    }
+    if (nd > 0)
+        buf_printf(o,
+                   "<text x='10' y='158' font-size='11'>%s</text><text x='%d' y='158' "
+                   "font-size='11' text-anchor='end'>%s</text>",
+                   r->by_day.v[0].key, 10 + bw * nd, r->by_day.v[nd - 1].key);
+    buf_appends(o, "</svg>");
+    free(base);
 }
 
 int
@@ -562,33 +663,19 @@ report_render_html(const struct report *r, struct buf *o)
                    r->total.input_tokens, r->total.output_tokens,
                    spend(r->total.cost, a, sizeof(a)), r->all.peak_hour_over_mean,
                    r->all.busiest_day_over_mean);
-        if (r->by_day.n > 0) {
-            /* spend per day as columns */
-            const char *labels[1];
-            (void)labels;
-            int64_t max = 1;
-            for (int i = 0; i < r->by_day.n; i++)
-                max = r->by_day.v[i].cost > max ? r->by_day.v[i].cost : max;
-            int bw = r->by_day.n > 60 ? 10 : 600 / (r->by_day.n > 0 ? r->by_day.n : 1);
-            if (bw > 60)
-                bw = 60;
-            buf_printf(o,
-                       "<h3>Spend per day</h3><svg xmlns='http://www.w3.org/2000/svg' "
-                       "width='%d' height='160' role='img'>",
-                       bw * r->by_day.n + 20);
-            for (int i = 0; i < r->by_day.n; i++) {
-                double h = 130.0 * (double)r->by_day.v[i].cost / (double)max;
-                buf_printf(o,
-                           "<rect x='%d' y='%.1f' width='%d' height='%.1f' fill='#4e79a7'>"
-                           "<title>%s: %s</title></rect>",
-                           10 + bw * i, 140 - h, bw - 2, h, r->by_day.v[i].key,
-                           spend(r->by_day.v[i].cost, a, sizeof(a)));
-            }
-            buf_appends(o, "</svg>");
+        if (r->by_day.n > 0)
+            svg_daily_spend(o, r);
+        char title[64];
+        for (int sct = 0; sct < 6; sct++) {
+            if (section_table(r, sct)->n == 0)
+                continue;
+            snprintf(title, sizeof(title), "By %s", section_names[sct]);
+            html_table(o, title, section_names[sct], section_table(r, sct));
         }
-        for (int s = 0; s < 6; s++)
-            if (section_table(r, s)->n)
-                html_table(o, section_names[s], section_table(r, s));
+        for (int d = 0; d < REP_NDIMS; d++) {
+            snprintf(title, sizeof(title), "By %s per month", section_names[d]);
+            html_table(o, title, section_names[d], &r->cross[d][REP_PER_MONTH]);
+        }
     }
     if (r->nitems > 0) {
         buf_printf(o,

@@ -23,25 +23,79 @@
 
 /* ---------------------------------------------------------------- groups */
 
-static struct rep_group *
-table_get(struct rep_table *t, const char *key)
+static uint64_t
+group_hash(const char *period, const char *key)
 {
-    for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->v[i].key, key))
-            return &t->v[i];
-    if (t->n >= REP_MAX_GROUPS)
-        key = "(other)";
-    for (int i = 0; i < t->n; i++)
-        if (!strcmp(t->v[i].key, key))
-            return &t->v[i];
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = period; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+static struct rep_group *
+table_find(const struct rep_table *t, const char *period, const char *key)
+{
+    if (t->nslots == 0)
+        return NULL;
+    for (size_t i = group_hash(period, key) & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
+        int v = t->slots[i];
+        if (v == 0)
+            return NULL;
+        struct rep_group *g = &t->v[v - 1];
+        if (!strcmp(g->key, key) && !strcmp(g->period, period))
+            return g;
+    }
+}
+
+static void
+table_index(struct rep_table *t, int idx)
+{
+    const struct rep_group *g = &t->v[idx];
+    size_t i = group_hash(g->period, g->key) & (t->nslots - 1);
+    while (t->slots[i] != 0)
+        i = (i + 1) & (t->nslots - 1);
+    t->slots[i] = idx + 1;
+}
+
+/* The group (period, key) of t, created when new; never NULL. Truncates long keys. */
+static struct rep_group *
+table_get2(struct rep_table *t, const char *period, const char *key)
+{
+    char k[128];
+    snprintf(k, sizeof(k), "%s", key);
+    struct rep_group *g = table_find(t, period, k);
+    if (g)
+        return g;
+    if (t->n >= REP_MAX_GROUPS) {
+        g = table_find(t, period, "(other)");
+        if (g)
+            return g;
+        snprintf(k, sizeof(k), "(other)");
+    }
     if (t->n == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 16;
         t->v = xrealloc(t->v, (size_t)t->cap * sizeof(*t->v));
+        free(t->slots);
+        t->nslots = 2 * (size_t)t->cap;
+        t->slots = xcalloc(t->nslots, sizeof(*t->slots));
+        for (int i = 0; i < t->n; i++)
+            table_index(t, i);
     }
-    struct rep_group *g = &t->v[t->n++];
+    g = &t->v[t->n];
     memset(g, 0, sizeof(*g));
-    snprintf(g->key, sizeof(g->key), "%s", key);
+    snprintf(g->period, sizeof(g->period), "%s", period);
+    snprintf(g->key, sizeof(g->key), "%s", k);
+    table_index(t, t->n++);
     return g;
+}
+
+static struct rep_group *
+table_get(struct rep_table *t, const char *key)
+{
+    return table_get2(t, "", key);
 }
 
 static void
@@ -58,6 +112,7 @@ table_free(struct rep_table *t)
     for (int i = 0; i < t->n; i++)
         group_free(&t->v[i]);
     free(t->v);
+    free(t->slots);
     memset(t, 0, sizeof(*t));
 }
 
@@ -97,6 +152,9 @@ report_cleanup(struct report *r)
     table_free(&r->by_team);
     table_free(&r->by_day);
     table_free(&r->by_month);
+    for (int d = 0; d < REP_NDIMS; d++)
+        for (int p = 0; p < REP_NPERIODS; p++)
+            table_free(&r->cross[d][p]);
     free(r->items);
     r->items = NULL;
     r->nitems = 0;
@@ -284,10 +342,15 @@ scan_row(void *ctx, const struct req_record *rec)
         r->h0_set = true;
     }
     int64_t hour = rec->ts_us >= r->h0_us ? (rec->ts_us - r->h0_us) / US_PER_HOUR : -1;
-    char day[16];
-    char month[16];
-    fmt_day(rec->ts_us, day, sizeof(day), false);
-    fmt_day(rec->ts_us, month, sizeof(month), true);
+    /* rows come in time order: format the day and month once per hour, not per row */
+    int64_t hour_start = rec->ts_us - ((rec->ts_us % US_PER_HOUR) + US_PER_HOUR) % US_PER_HOUR;
+    if (hour_start != r->fmt_hour || r->day[0] == '\0') {
+        fmt_day(rec->ts_us, r->day, sizeof(r->day), false);
+        fmt_day(rec->ts_us, r->month, sizeof(r->month), true);
+        r->fmt_hour = hour_start;
+    }
+    const char *day = r->day;
+    const char *month = r->month;
     group_add(&r->total, rec, hour, true);
     group_add(table_get(&r->by_backend, rec->backend), rec, hour, false);
     group_add(table_get(&r->by_model, rec->model), rec, hour, false);
@@ -295,6 +358,11 @@ scan_row(void *ctx, const struct req_record *rec)
     group_add(table_get(&r->by_team, rec->team), rec, hour, false);
     group_add(table_get(&r->by_day, day), rec, hour, false);
     group_add(table_get(&r->by_month, month), rec, hour, false);
+    const char *dims[REP_NDIMS] = {rec->backend, rec->model, rec->rule, rec->team};
+    for (int d = 0; d < REP_NDIMS; d++) {
+        group_add(table_get2(&r->cross[d][REP_PER_DAY], day, dims[d]), rec, hour, false);
+        group_add(table_get2(&r->cross[d][REP_PER_MONTH], month, dims[d]), rec, hour, false);
+    }
     r->last_ts = rec->ts_us;
     return 0;
 }
@@ -344,7 +412,7 @@ option_cost(const struct rep_option *o, double in, double out)
 {
     if (!o->present)
         return -1;
-    return meter_price_cost(&o->price, llround(in), llround(out));
+    return meter_price_cost(&o->price, meter_sat(in), meter_sat(out));
 }
 
 static void
@@ -387,16 +455,19 @@ report_evaluate(struct report *r, const struct meter *m)
     const struct meter_pool *pools = meter_pools(m, &npools);
     r->pools_monthly = 0;
     for (int i = 0; i < npools; i++)
-        r->pools_monthly += meter_pool_monthly(&pools[i], pools[i].replicas);
+        r->pools_monthly =
+            meter_add(r->pools_monthly, meter_pool_monthly(&pools[i], pools[i].replicas));
     int64_t self_recorded = r->total.cost - r->total.hosted_cost;
-    r->hybrid_monthly = llround((double)r->total.hosted_cost * scale) +
-                        (npools ? r->pools_monthly : llround((double)self_recorded * scale));
+    r->hybrid_monthly =
+        meter_add(meter_sat((double)r->total.hosted_cost * scale),
+                  npools ? r->pools_monthly : meter_sat((double)self_recorded * scale));
 }
 
 /* ---------------------------------------------------------------- plan */
 
+/* Reads a plan from the loaded doc (named `path` in messages) into r. 0 or -1 with err. */
 static int
-plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err *err)
+plan_load(struct report *r, const char *path, const struct cfg_doc *doc, struct hg_err *err)
 {
     static const char *const top[] = {"workloads", "options", "decision", NULL};
     static const char *const wkeys[] = {
@@ -405,8 +476,6 @@ plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err
     static const char *const okeys[] = {"frontier", "hosted_open", "self_hosted", NULL};
     static const char *const dkeys[] = {"min_hosted_spend_usd", "self_host_max_share",
                                         "bursty_peak_to_mean", NULL};
-    if (cfg_doc_load_file(doc, path, err) < 0)
-        return -1;
     const struct cfg_node *root = doc->root;
     if (root == NULL || root->type != CFG_MAP)
         return hg_err_set(err, 0, HG_ERR_INVALID, NULL,
@@ -491,11 +560,11 @@ plan_load(struct report *r, const char *path, struct cfg_doc *doc, struct hg_err
         w->frontier_monthly = !r->frontier.present ? -1
                               : r->frontier.per_token
                                   ? option_cost(&r->frontier, w->input_tokens, w->output_tokens)
-                                  : llround((double)r->frontier.monthly * share);
+                                  : meter_sat((double)r->frontier.monthly * share);
         w->open_monthly = !r->open.present ? -1
                           : r->open.per_token
                               ? option_cost(&r->open, w->input_tokens, w->output_tokens)
-                              : llround((double)r->open.monthly * share);
+                              : meter_sat((double)r->open.monthly * share);
         tco_eval(w, r->have_pool ? &r->pool : NULL, &r->rules, &r->items[i].r);
         r->all.w.requests += w->requests;
         r->all.w.input_tokens += w->input_tokens;
@@ -642,6 +711,36 @@ report_headline_json(const struct config *cfg, struct store *s, int64_t from_us,
     return rc;
 }
 
+static void
+render(const struct report *r, const char *format, struct buf *out)
+{
+    if (!strcmp(format, "json"))
+        report_render_json(r, out);
+    else if (!strcmp(format, "html"))
+        report_render_html(r, out);
+    else
+        report_render_text(r, out);
+}
+
+int
+report_plan_str(const char *name, const char *text, size_t len, const char *format, struct buf *out,
+                struct hg_err *err)
+{
+    struct report r;
+    struct cfg_doc doc;
+    int rc = -1;
+    memset(&r, 0, sizeof(r));
+    memset(&doc, 0, sizeof(doc));
+    if (cfg_doc_load_str(&doc, name, text, len, err) < 0 || plan_load(&r, name, &doc, err) < 0)
+        goto out;
+    render(&r, format, out);
+    rc = 0;
+out:
+    cfg_doc_cleanup(&doc);
+    report_cleanup(&r);
+    return rc;
+}
+
 static int
 usage_err(const char *msg)
 {
@@ -708,7 +807,7 @@ report_cli_main(int argc, char **argv)
     memset(&doc, 0, sizeof(doc));
     buf_init(&out, (size_t)1 << 30);
     if (plan) {
-        if (plan_load(&r, plan, &doc, &err) < 0)
+        if (cfg_doc_load_file(&doc, plan, &err) < 0 || plan_load(&r, plan, &doc, &err) < 0)
             goto out;
     } else {
         if (config_load(&cfg, cfg_path, &err) < 0)
@@ -721,12 +820,7 @@ report_cli_main(int argc, char **argv)
         if (report_build(&r, &cfg, s, from_us, to_us, from_s != NULL, &err) < 0)
             goto out;
     }
-    if (!strcmp(format, "json"))
-        report_render_json(&r, &out);
-    else if (!strcmp(format, "html"))
-        report_render_html(&r, &out);
-    else
-        report_render_text(&r, &out);
+    render(&r, format, &out);
     fwrite(out.p, 1, out.len, stdout);
     rc = 0;
 out:

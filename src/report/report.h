@@ -7,6 +7,7 @@
 #ifndef HG_REPORT_REPORT_H
 #define HG_REPORT_REPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -31,6 +32,12 @@ int report_cli_main(int argc, char **argv);
  * background thread and serves the cached copy. Returns 0, or -1 with err->msg. */
 int report_headline_json(const struct config *cfg, struct store *s, int64_t from_us, int64_t to_us,
                          struct buf *out, struct hg_err *err);
+
+/* The --plan report from text (the plan YAML, `name` used in messages) rendered as format
+ * ("text", "json" or "html") and appended to out. 0, or -1 with err->msg as "name:line: reason".
+ * Pure: no I/O. */
+int report_plan_str(const char *name, const char *text, size_t len, const char *format,
+                    struct buf *out, struct hg_err *err);
 
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS][Z]" as UTC into microseconds since the epoch.
  * 0 or -1. */

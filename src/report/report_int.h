@@ -14,6 +14,7 @@
 
 /* One group of rows (a backend, model, rule, team, day or month). */
 struct rep_group {
+    char period[12];       /* "2026-11-02" or "2026-11" in a cross-tab, else "" */
     char key[128];         /* the group's name ("" shows as "(none)") */
     int64_t requests;      /* rows */
     int64_t input_tokens;  /* sum */
@@ -26,13 +27,21 @@ struct rep_group {
     size_t nhours;         /* entries in hour_tokens */
 };
 
-/* Groups in first-seen order; at most REP_MAX_GROUPS, the rest fold into "(other)". */
-#define REP_MAX_GROUPS 2000
+/* Groups in first-seen order (rows arrive in time order, so periods are sorted), found through
+ * an open-addressing hash of (period, key); at most REP_MAX_GROUPS, the rest of a period fold
+ * into "(other)". */
+#define REP_MAX_GROUPS 100000
 struct rep_table {
     struct rep_group *v; /* owned */
     int n;               /* used */
     int cap;             /* allocated */
+    int *slots;          /* hash slots: index into v plus 1, 0 = empty; owned */
+    size_t nslots;       /* a power of two, at least 2 * cap */
 };
+
+/* The dimensions of the cross-tabs: spend and tokens by each, per day and per month. */
+enum rep_dim { REP_DIM_BACKEND, REP_DIM_MODEL, REP_DIM_RULE, REP_DIM_TEAM, REP_NDIMS };
+enum rep_period { REP_PER_DAY, REP_PER_MONTH, REP_NPERIODS };
 
 /* A workload evaluated by tco_eval, with its observed burstiness when it comes from traffic. */
 struct rep_item {
@@ -68,9 +77,13 @@ struct report {
     int64_t h0_us;          /* start of the window's first hour: hour 0 of the series */
     bool h0_set;            /* h0_us is fixed (by --from or the first row) */
     int64_t last_ts;        /* newest row seen */
+    int64_t fmt_hour;       /* hour whose day and month are in day[] and month[] */
+    char day[16];           /* "2026-11-02" of fmt_hour */
+    char month[16];         /* "2026-11" of fmt_hour */
     double window_hours;    /* hours observed, for the monthly scaling */
     struct rep_group total; /* every row */
     struct rep_table by_backend, by_model, by_rule, by_team, by_day, by_month;
+    struct rep_table cross[REP_NDIMS][REP_NPERIODS]; /* by dimension per day and per month */
     int64_t hybrid_monthly; /* hosted spend + self-hosted pools as configured, -1 = n/a */
     int64_t pools_monthly;  /* the configured pools' all-in part of hybrid_monthly */
 

@@ -132,12 +132,12 @@ breakeven(const struct tco_workload *w, const struct meter_pool *p, int64_t host
     }
     /* k at which one replica is full */
     double k_step = per_replica_tps / peak_tps(w, 1.0);
-    int64_t fixed = meter_pool_people_monthly(p) + meter_pool_upgrade_monthly(p);
+    int64_t fixed = meter_add(meter_pool_people_monthly(p), meter_pool_upgrade_monthly(p));
     double hosted_per_replica_volume = (double)hosted * k_step;
     for (int r = p->min_replicas; r <= 1000000; r++) {
         double lo = r == p->min_replicas ? 0 : (r - 1) * k_step;
         double hi = r * k_step;
-        double cost_r = (double)(fixed + meter_pool_gpu_monthly(p, r));
+        double cost_r = (double)meter_add(fixed, meter_pool_gpu_monthly(p, r));
         double k = cost_r / (double)hosted;
         if (k < lo)
             k = lo;
@@ -146,7 +146,7 @@ breakeven(const struct tco_workload *w, const struct meter_pool *p, int64_t host
             be->factor = k;
             be->requests = k * w->requests;
             be->replicas = r;
-            be->monthly = llround(k * (double)hosted);
+            be->monthly = meter_sat(k * (double)hosted);
             snprintf(be->why, sizeof(be->why),
                      "self-hosting costs less than %s from %s requests a month (%.2fx the "
                      "current volume%s), at %s a month with %d replicas",
@@ -175,7 +175,7 @@ breakeven(const struct tco_workload *w, const struct meter_pool *p, int64_t host
                  "that costs %s on %s, so GPUs alone outprice it at any volume; at today's volume "
                  "%s dominate (%.0f%% of %s)",
                  tco_usd(p->replica_monthly_micro, a, sizeof(a)),
-                 tco_usd(llround(hosted_per_replica_volume), b, sizeof(b)), label, dom,
+                 tco_usd(meter_sat(hosted_per_replica_volume), b, sizeof(b)), label, dom,
                  100.0 * (double)domv / (double)(now ? now : 1), tco_usd(now, c, sizeof(c)));
     else
         snprintf(be->why, sizeof(be->why), "none within 1,000,000 replicas; %s dominate", dom);

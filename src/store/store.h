@@ -19,8 +19,8 @@ struct store;
  *   store: {path: FILE}                    SQLite (default ./hybridgate.db when section is NULL)
  *   store: {url: postgresql://...}         PostgreSQL through libpq
  *   store: off                             no store: store_put does nothing, store_scan fails
- *   extra keys: queue (rows, default 16384), batch (rows per transaction, default 512),
- *               flush_interval (duration, default 200ms)
+ *   extra keys: queue (rows, default 16384), batch (rows per transaction, default 2048),
+ *               flush_interval (duration, default 500ms)
  * Creates the schema when missing. Returns the store (owned by the caller, release with
  * store_close) or NULL with err->msg ("file:line: reason" for config errors). Blocks on I/O. */
 struct store *store_open(const struct cfg_node *section, struct hg_err *err);

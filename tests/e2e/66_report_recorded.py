@@ -52,6 +52,16 @@ def week_of_traffic():
         assert tot["requests"] == 20000 and tot["errors"] == 200, tot
         assert len(rep["by_day"]) == 7 and len(rep["by_month"]) == 1, rep["by_day"]
         assert sum(d["requests"] for d in rep["by_day"]) == 20000
+        # spend and tokens by backend, model, rule and team, per day and per month
+        per_day = rep["by_backend_per_day"]
+        assert len(per_day) == 14 and {g["key"] for g in per_day} == {"cloud", "local"}, per_day
+        for dim in ("backend", "model", "rule", "team"):
+            for per in ("day", "month"):
+                rows = rep["by_%s_per_%s" % (dim, per)]
+                assert sum(g["spend_micro_usd"] for g in rows) == tot["spend_micro_usd"], (dim, per)
+                assert sum(g["input_tokens"] for g in rows) == tot["input_tokens"], (dim, per)
+        chat_days = [g for g in rep["by_rule_per_day"] if g["key"] == "support-chat"]
+        assert len(chat_days) == 5 and chat_days[0]["period"] == "2026-11-02", chat_days
         rules = {x["name"]: x for x in rep["rules"]}
         # regulated (all requests sensitive): self-hosted regardless of cost
         phi = rules["phi-records"]

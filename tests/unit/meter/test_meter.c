@@ -166,3 +166,16 @@ TEST(meter, no_prices_costs_nothing)
     meter_free(m);
     config_cleanup(&cfg);
 }
+
+TEST(meter, money_saturates_instead_of_overflowing)
+{
+    ASSERT_EQ(meter_add(METER_MONEY_MAX, 5), METER_MONEY_MAX);
+    ASSERT_EQ(meter_mul(METER_MONEY_MAX / 2, 1000000), METER_MONEY_MAX);
+    ASSERT_EQ(meter_mul(-3, 4), -12);
+    ASSERT_EQ(meter_sat(1e30), METER_MONEY_MAX);
+    ASSERT_EQ(meter_sat(-1e30), -METER_MONEY_MAX);
+    ASSERT_EQ(meter_sat(0.0 / 0.0), 0);
+    ASSERT_EQ(meter_sat(2.5), 3);
+    struct meter_price pr = {METER_MONEY_MAX, METER_MONEY_MAX};
+    ASSERT_EQ(meter_price_cost(&pr, INT64_MAX, INT64_MAX), METER_MONEY_MAX);
+}

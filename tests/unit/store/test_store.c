@@ -266,10 +266,10 @@ TEST(store_pg, unreachable_database_never_blocks)
     /* nothing listens on port 1: open succeeds (the gateway must serve), writes fail and count */
     struct store *s = NULL;
     struct hg_err e = {0};
-    ASSERT_EQ(open_from_yaml("store: {url: 'postgresql://hg@127.0.0.1:1/hg?connect_timeout=2', "
-                             "flush_interval: 5ms}\n",
-                             &s, &e),
+    /* the short form: `store: postgresql://...` */
+    ASSERT_EQ(open_from_yaml("store: 'postgresql://hg@127.0.0.1:1/hg?connect_timeout=2'\n", &s, &e),
               0);
+    ASSERT_STR(store_kind_name(s), "postgresql");
     for (int i = 0; i < 100; i++) {
         struct req_record r;
         make_record(&r, i);
