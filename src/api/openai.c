@@ -1154,7 +1154,9 @@ request_text(const cJSON *body, struct str *out, size_t *n, size_t *bytes)
 static void
 split_tags(const char *s, struct str *out, size_t *n)
 {
-    while (s && *s && *n < MAX_TAGS) {
+    if (s == NULL)
+        return;
+    while (*s && *n < MAX_TAGS) {
         while (*s == ' ' || *s == ',')
             s++;
         const char *e = s;
