@@ -116,6 +116,7 @@ bench: deps
 	$(Q)for b in $(BENCH_BIN); do $$b || exit 1; done
 	$(Q)bench/metrics_ir.sh
 	$(Q)bench/metrics_overhead.sh
+	$(Q)bench/store_overhead.sh
 	$(Q)bench/gateway.sh
 
 FUZZ_SECONDS ?= 60
