@@ -182,7 +182,13 @@ worker_init(struct gateway *gw, struct worker *w, int id, struct hg_err *err)
     w->id = id;
     if (getrandom(&w->rng, sizeof(w->rng), 0) != (ssize_t)sizeof(w->rng) || w->rng == 0)
         w->rng = (uint64_t)clock_wall_us() ^ ((uint64_t)id << 32) ^ 0x9E3779B97F4A7C15ULL;
-    w->base = event_base_new();
+    /* The changelist merges the epoll_ctl calls an fd gets within one loop pass: curl removes a
+     * connection's interest when a transfer ends and adds it back for the next request on the
+     * same keep-alive connection, and without this each of those is a syscall. */
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    w->base = event_base_new_with_config(ec);
+    event_config_free(ec);
     if (w->base == NULL)
         return hg_err_set(err, 0, HG_ERR_SERVER, NULL, "event_base_new failed");
     struct http_server_opts o = {.host = cfg->listen_host,
