@@ -52,6 +52,7 @@ struct worker {
     int64_t drain_deadline_us; /* monotonic deadline of the drain */
     int64_t drain_idle_since;  /* when the worker's last open request ended, 0 = not yet */
     uint64_t rng;              /* request-id generator state */
+    uint32_t drift_tick;       /* streams seen, for sampling drift checks */
     struct probe *probes[CONFIG_MAX_BACKENDS]; /* worker 0: running health probe per backend */
     struct admin_worker admin; /* this thread's metrics shard and access-log queue */
 };

@@ -52,7 +52,6 @@ struct http_call {
     const char *start_err;      /* why it could not start */
     int status;                 /* final status once the head is complete */
     char ctype[128];            /* content-type of the final response */
-    char peer[64];              /* upstream ip:port */
     bool head_done;             /* on_head ran */
     bool cancelled;             /* owner cancelled; no more callbacks */
     bool aborted;               /* a callback returned -1 */
@@ -327,11 +326,6 @@ header_cb(char *p, size_t size, size_t n, void *arg)
             return len; /* interim response; the real head follows */
         c->status = (int)code;
         c->head_done = true;
-        char *ip = NULL;
-        long port = 0;
-        curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_IP, &ip);
-        curl_easy_getinfo(c->easy, CURLINFO_PRIMARY_PORT, &port);
-        snprintf(c->peer, sizeof(c->peer), "%s:%ld", ip ? ip : "", port);
         return cb_result(c, c->on_head(c, c->status, c->ctype, c->arg), len);
     }
     return len;
@@ -490,10 +484,4 @@ http_call_resume(struct http_call *c)
     curl_easy_pause(c->easy, CURLPAUSE_CONT);
     c->cl->in_curl--;
     event_active(c->cl->deferred, 0, 0);
-}
-
-const char *
-http_call_peer(const struct http_call *c)
-{
-    return c->peer;
 }

@@ -61,7 +61,5 @@ struct http_call *http_call_start(struct http_client *cl, const struct http_call
 void http_call_cancel(struct http_call *c);
 /* Resumes a call paused by a callback returning 1. */
 void http_call_resume(struct http_call *c);
-/* The upstream's IP:port after connect, for logs ("" before). */
-const char *http_call_peer(const struct http_call *c);
 
 #endif
