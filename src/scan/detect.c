@@ -123,10 +123,12 @@ struct run {
     bool plus, paren;  /* international prefix, "(area)" */
 };
 
-static size_t
-next_digit(const char *p, size_t n, size_t i)
+/* Index of the first byte at or after i in [first, last] (ASCII), or n: 16 bytes per step (SSE2).
+ * Both bounds are below 0x80, so the signed byte compares are right for UTF-8 input too. */
+static inline size_t
+next_in_range(const char *p, size_t n, size_t i, char first, char last)
 {
-    const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+    const __m128i lo = _mm_set1_epi8((char)(first - 1)), hi = _mm_set1_epi8((char)(last + 1));
     while (i + 16 <= n) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
         __m128i m = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
@@ -135,9 +137,15 @@ next_digit(const char *p, size_t n, size_t i)
             return i + (size_t)__builtin_ctz((unsigned)bits);
         i += 16;
     }
-    while (i < n && !is_dig((unsigned char)p[i]))
+    while (i < n && !(p[i] >= first && p[i] <= last))
         i++;
     return i;
+}
+
+static size_t
+next_digit(const char *p, size_t n, size_t i)
+{
+    return next_in_range(p, n, i, '0', '9');
 }
 
 static size_t
@@ -1322,18 +1330,7 @@ do_context_id(struct scan_scratch *ss, const char *p, size_t n, const struct sca
 static size_t
 next_upper(const char *p, size_t n, size_t i)
 {
-    const __m128i lo = _mm_set1_epi8('A' - 1), hi = _mm_set1_epi8('Z' + 1);
-    while (i + 16 <= n) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        __m128i m = _mm_and_si128(_mm_cmpgt_epi8(v, lo), _mm_cmplt_epi8(v, hi));
-        int bits = _mm_movemask_epi8(m);
-        if (bits)
-            return i + (size_t)__builtin_ctz((unsigned)bits);
-        i += 16;
-    }
-    while (i < n && !(p[i] >= 'A' && p[i] <= 'Z'))
-        i++;
-    return i;
+    return next_in_range(p, n, i, 'A', 'Z');
 }
 
 static bool
