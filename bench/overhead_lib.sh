@@ -29,26 +29,8 @@ trap cleanup EXIT INT TERM
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 UP=$(port)
-cat > "$TMP/nginx.conf" <<NGX
-worker_processes 1;
-daemon on;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $TMP; proxy_temp_path $TMP; fastcgi_temp_path $TMP;
-    uwsgi_temp_path $TMP; scgi_temp_path $TMP;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$UP;
-        location / {
-            default_type application/json;
-            return 200 '{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}';
-        }
-    }
-}
-NGX
+. bench/json_upstream.sh
+json_upstream_conf "$TMP" "$UP" > "$TMP/nginx.conf"
 taskset -c 0 nginx -c "$TMP/nginx.conf" -p "$TMP" 2>/dev/null
 
 cat > "$TMP/post.lua" <<'LUA'
