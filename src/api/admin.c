@@ -353,6 +353,7 @@ static void *
 econ_main(void *arg)
 {
     struct admin_econ *e = arg;
+    pthread_setname_np(pthread_self(), "hg-economics");
     seed_cost(e, clock_wall_us());
     pthread_mutex_lock(&e->lock);
     while (!e->stop) {

@@ -170,6 +170,9 @@ static void *
 worker_main(void *arg)
 {
     struct worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "hg-worker-%d", w->id);
+    pthread_setname_np(pthread_self(), name); /* top -H, /proc/PID/task/TID/comm */
     event_base_dispatch(w->base);
     return NULL;
 }

@@ -346,6 +346,7 @@ static void *
 writer_main(void *arg)
 {
     struct accesslog *al = arg;
+    pthread_setname_np(pthread_self(), "hg-accesslog");
     struct buf batch;
     buf_init(&batch, 4 * BATCH_BYTES);
     pthread_mutex_lock(&al->lock);

@@ -92,6 +92,28 @@ table_get2(struct rep_table *t, const char *period, const char *key)
     return g;
 }
 
+static int
+group_cmp(const void *a, const void *b)
+{
+    const struct rep_group *x = a;
+    const struct rep_group *y = b;
+    int c = strcmp(x->period, y->period);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+/* Orders t by period, then key, and re-indexes it: rows arrive in about time order only, and the
+ * report must not depend on which came first. */
+static void
+table_sort(struct rep_table *t)
+{
+    if (t->n < 2)
+        return;
+    qsort(t->v, (size_t)t->n, sizeof(*t->v), group_cmp);
+    memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+    for (int i = 0; i < t->n; i++)
+        table_index(t, i);
+}
+
 static struct rep_group *
 table_get(struct rep_table *t, const char *key)
 {
@@ -342,7 +364,7 @@ scan_row(void *ctx, const struct req_record *rec)
         r->h0_set = true;
     }
     int64_t hour = rec->ts_us >= r->h0_us ? (rec->ts_us - r->h0_us) / US_PER_HOUR : -1;
-    /* rows come in time order: format the day and month once per hour, not per row */
+    /* rows come in about time order: format the day and month once per hour, not per row */
     int64_t hour_start = rec->ts_us - ((rec->ts_us % US_PER_HOUR) + US_PER_HOUR) % US_PER_HOUR;
     if (hour_start != r->fmt_hour || r->day[0] == '\0') {
         fmt_day(rec->ts_us, r->day, sizeof(r->day), false);
@@ -363,7 +385,8 @@ scan_row(void *ctx, const struct req_record *rec)
         group_add(table_get2(&r->cross[d][REP_PER_DAY], day, dims[d]), rec, hour, false);
         group_add(table_get2(&r->cross[d][REP_PER_MONTH], month, dims[d]), rec, hour, false);
     }
-    r->last_ts = rec->ts_us;
+    if (rec->ts_us > r->last_ts)
+        r->last_ts = rec->ts_us;
     return 0;
 }
 
@@ -600,9 +623,26 @@ report_build(struct report *r, const struct config *cfg, struct store *s, int64_
     if (window_given) {
         r->h0_us = from_us;
         r->h0_set = true;
+    } else {
+        /* rows are not promised in time order: the hour series starts at the oldest row */
+        int64_t lo, hi;
+        int rc = store_time_range(s, &lo, &hi, err);
+        if (rc < 0)
+            goto out;
+        if (rc > 0) {
+            r->h0_us = lo - ((lo % US_PER_HOUR) + US_PER_HOUR) % US_PER_HOUR;
+            r->h0_set = true;
+        }
     }
     if (store_scan(s, from_us, to_us, scan_row, r, err) < 0)
         goto out;
+    struct rep_table *tables[] = {&r->by_backend, &r->by_model, &r->by_rule,
+                                  &r->by_team,    &r->by_day,   &r->by_month};
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        table_sort(tables[i]);
+    for (int d = 0; d < REP_NDIMS; d++)
+        for (int p = 0; p < REP_NPERIODS; p++)
+            table_sort(&r->cross[d][p]);
     if (window_given) {
         /* the window asked for, empty hours included */
         r->from_us = from_us;

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The usage store's queue, writer thread and SQLite back end (the only includer of sqlite3.h).
- * The request path's store_put() copies a record into a ring under a mutex and returns; the
- * writer thread takes up to `batch` rows at a time and writes them in one transaction with a
- * statement prepared at open. PostgreSQL rows go through store_pg.c instead. */
+/* The usage store's queue and writer thread. The request path's store_put() copies a record into
+ * a ring under a mutex and returns; the writer thread takes up to `batch` rows at a time, straight
+ * from the ring, and writes them in one transaction through store_sqlite.c or store_pg.c. */
 #include "store/store.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,15 +26,12 @@
  * is a fixed cost. Half a second is still "live" for the report and the dashboard. */
 #define DEFAULT_BATCH 2048
 #define DEFAULT_FLUSH_MS 500
-/* Rows per INSERT statement: one VDBE run per 16 rows instead of per row cut the writer's CPU per
- * row from ~2.6 us to ~1.8 us on the dev box; 16 x 24 = 384 parameters, far below the
- * 32766 SQLite allows. */
-#define SQ_MULTI 16
 
 /* Invariants, all under mu:
- *   - ring[(head + i) % cap] for i < count are queued rows, oldest first;
+ *   - ring[(head + i) % cap] for i < count are queued rows, oldest first, including the ones
+ *     the writer is writing (it moves head past them when their transaction has ended);
  *   - count <= cap; put_seq counts rows ever accepted, done_seq rows whose write finished
- *     (written or failed), so done_seq + count + inflight == put_seq;
+ *     (written or failed), so done_seq + count == put_seq;
  *   - stop is set once by store_close; the writer exits only when stop && count == 0. */
 struct store {
     pthread_mutex_t mu;      /* guards everything down to `stop` */
@@ -60,16 +55,11 @@ struct store {
     _Atomic uint64_t dropped; /* rows refused because the ring was full */
     _Atomic uint64_t failed;  /* rows whose transaction failed */
 
-    char *url;               /* postgresql:// URL, or NULL for SQLite; owned */
-    char *path;              /* SQLite file, or NULL for PostgreSQL; owned */
-    sqlite3 *db;             /* SQLite connection, used by the writer thread only */
-    sqlite3_stmt *ins;       /* one-row INSERT prepared at open */
-    sqlite3_stmt *ins_multi; /* SQ_MULTI-row INSERT prepared at open */
-    sqlite3_stmt *begin;     /* BEGIN prepared at open */
-    sqlite3_stmt *commit;    /* COMMIT prepared at open */
-    sqlite3_stmt *rollback;  /* ROLLBACK prepared at open */
-    struct store_pg *pg;     /* PostgreSQL connection, writer thread only */
-    bool off;                /* `store: off`: no database, no thread, puts are dropped silently */
+    char *url;           /* postgresql:// URL, or NULL for SQLite; owned */
+    char *path;          /* SQLite file, or NULL for PostgreSQL; owned */
+    struct store_sq *sq; /* SQLite connection, writer thread only */
+    struct store_pg *pg; /* PostgreSQL connection, writer thread only */
+    bool off;            /* `store: off`: no database, no thread, puts are dropped silently */
 };
 
 void
@@ -95,228 +85,14 @@ is_pg_url(const char *v)
     return !strncmp(v, "postgresql://", 13) || !strncmp(v, "postgres://", 11);
 }
 
-/* ---------------------------------------------------------------- SQLite */
-
-static int
-sq_fail(sqlite3 *db, const char *what, struct hg_err *err)
-{
-    return hg_err_set(err, 500, HG_ERR_SERVER, NULL, "store: %s: %s", what,
-                      db ? sqlite3_errmsg(db) : "out of memory");
-}
-
-/* Opens path read-write (creating it), switches to WAL, creates the schema and prepares the
- * statements. Tables: hg_meta, requests. 0 or -1 with err. */
-static int
-sq_open(struct store *s, struct hg_err *err)
-{
-    /* NOMUTEX: the connection is used by one thread at a time (this one, then the writer), so
-     * SQLite's per-call connection mutex is pure cost: 13% of the writer's instructions under
-     * callgrind, two lock/unlock pairs per bound column. */
-    if (sqlite3_open_v2(s->path, &s->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK)
-        return sq_fail(s->db, s->path, err);
-    sqlite3_busy_timeout(s->db, 5000);
-    /* WAL lets the report read while the writer appends; NORMAL syncs at checkpoints only,
-     * which loses at most the last transactions on power loss, never corrupts. */
-    const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" STORE_SCHEMA
-                        "INSERT OR IGNORE INTO hg_meta (k, v) VALUES ('schema_version', "
-                        "'" STORE_SCHEMA_VERSION "');";
-    if (sqlite3_exec(s->db, setup, NULL, NULL, NULL) != SQLITE_OK)
-        return sq_fail(s->db, "create schema", err);
-    /* "INSERT ... VALUES (24 x ?)" for one row and for SQ_MULTI rows */
-    static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-    char sql[128 + sizeof(STORE_COLUMNS) + SQ_MULTI * sizeof(row)];
-    size_t n = (size_t)snprintf(sql, sizeof(sql),
-                                "INSERT INTO requests (" STORE_COLUMNS ") VALUES %s", row);
-    if (sqlite3_prepare_v2(s->db, sql, (int)n, &s->ins, NULL) != SQLITE_OK)
-        return sq_fail(s->db, "prepare", err);
-    for (int i = 1; i < SQ_MULTI; i++)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n, ",%s", row);
-    if (sqlite3_prepare_v2(s->db, sql, (int)n, &s->ins_multi, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "BEGIN", -1, &s->begin, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "COMMIT", -1, &s->commit, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "ROLLBACK", -1, &s->rollback, NULL) != SQLITE_OK)
-        return sq_fail(s->db, "prepare", err);
-    return 0;
-}
-
-static void
-sq_close(struct store *s)
-{
-    sqlite3_finalize(s->ins);
-    sqlite3_finalize(s->ins_multi);
-    s->ins_multi = NULL;
-    sqlite3_finalize(s->begin);
-    sqlite3_finalize(s->commit);
-    sqlite3_finalize(s->rollback);
-    s->ins = s->begin = s->commit = s->rollback = NULL;
-    sqlite3_close(s->db);
-    s->db = NULL;
-}
-
-static int
-sq_step_reset(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -1;
-}
-
-static void
-bind_text(sqlite3_stmt *st, int i, const char *field, size_t cap)
-{
-    sqlite3_bind_text(st, i, field, (int)strnlen(field, cap), SQLITE_STATIC);
-}
-
-#define BIND_TEXT(st, i, r, f) bind_text((st), (i), (r)->f, sizeof((r)->f))
-
-/* Binds row r to the 24 parameters starting at index i (1-based). */
-static void
-bind_row(sqlite3_stmt *st, int i, const struct req_record *r)
-{
-    sqlite3_bind_int64(st, i++, r->ts_us);
-    BIND_TEXT(st, i++, r, request_id);
-    BIND_TEXT(st, i++, r, key_id);
-    BIND_TEXT(st, i++, r, team);
-    BIND_TEXT(st, i++, r, rule);
-    BIND_TEXT(st, i++, r, reason);
-    BIND_TEXT(st, i++, r, backend);
-    BIND_TEXT(st, i++, r, backend_kind);
-    BIND_TEXT(st, i++, r, model);
-    BIND_TEXT(st, i++, r, requested_model);
-    BIND_TEXT(st, i++, r, endpoint);
-    sqlite3_bind_int64(st, i++, r->classes);
-    sqlite3_bind_int(st, i++, r->sensitive);
-    sqlite3_bind_int(st, i++, r->stream);
-    sqlite3_bind_int(st, i++, r->masked);
-    sqlite3_bind_int(st, i++, r->status);
-    sqlite3_bind_int(st, i++, r->attempts);
-    sqlite3_bind_int64(st, i++, r->input_tokens);
-    sqlite3_bind_int64(st, i++, r->output_tokens);
-    sqlite3_bind_int64(st, i++, r->ttft_us);
-    sqlite3_bind_int64(st, i++, r->total_us);
-    sqlite3_bind_int64(st, i++, r->scan_us);
-    sqlite3_bind_int64(st, i++, r->cost_micro_usd);
-    BIND_TEXT(st, i, r, error);
-}
-
-/* Inserts n rows into `requests` in one transaction, SQ_MULTI rows per statement while it can.
- * 0, or -1 with err (rolled back). */
-static int
-sq_write(struct store *s, const struct req_record *rows, size_t n, struct hg_err *err)
-{
-    if (sq_step_reset(s->begin) < 0)
-        return sq_fail(s->db, "begin", err);
-    size_t k = 0;
-    while (k < n) {
-        sqlite3_stmt *st = n - k >= SQ_MULTI ? s->ins_multi : s->ins;
-        size_t m = st == s->ins ? 1 : SQ_MULTI;
-        for (size_t j = 0; j < m; j++)
-            bind_row(st, 1 + (int)j * STORE_NCOLUMNS, &rows[k + j]);
-        if (sq_step_reset(st) < 0) {
-            sq_fail(s->db, "insert", err);
-            sq_step_reset(s->rollback);
-            return -1;
-        }
-        k += m;
-    }
-    if (sq_step_reset(s->commit) < 0) {
-        sq_fail(s->db, "commit", err);
-        sq_step_reset(s->rollback);
-        return -1;
-    }
-    return 0;
-}
-
-static const char *
-col_text(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-#define SET_TEXT(r, f, v) store_field_set((r)->f, sizeof((r)->f), (v))
-
-/* Reads `requests` rows in [from,to) on a private read-only connection. */
-static int
-sq_scan(const char *path, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,
-        struct hg_err *err)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int ret = -1;
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        sq_fail(db, path, err);
-        goto out;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " STORE_COLUMNS " FROM requests WHERE ts_us >= ? AND ts_us < ? "
-                           "ORDER BY ts_us",
-                           -1, &st, NULL) != SQLITE_OK) {
-        sq_fail(db, "select", err);
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_ROW) {
-            sq_fail(db, "select", err);
-            goto out;
-        }
-        struct req_record r;
-        memset(&r, 0, sizeof(r));
-        int i = 0;
-        r.ts_us = sqlite3_column_int64(st, i++);
-        SET_TEXT(&r, request_id, col_text(st, i++));
-        SET_TEXT(&r, key_id, col_text(st, i++));
-        SET_TEXT(&r, team, col_text(st, i++));
-        SET_TEXT(&r, rule, col_text(st, i++));
-        SET_TEXT(&r, reason, col_text(st, i++));
-        SET_TEXT(&r, backend, col_text(st, i++));
-        SET_TEXT(&r, backend_kind, col_text(st, i++));
-        SET_TEXT(&r, model, col_text(st, i++));
-        SET_TEXT(&r, requested_model, col_text(st, i++));
-        SET_TEXT(&r, endpoint, col_text(st, i++));
-        r.classes = (unsigned)sqlite3_column_int64(st, i++);
-        r.sensitive = sqlite3_column_int(st, i++) != 0;
-        r.stream = sqlite3_column_int(st, i++) != 0;
-        r.masked = sqlite3_column_int(st, i++) != 0;
-        r.status = sqlite3_column_int(st, i++);
-        r.attempts = sqlite3_column_int(st, i++);
-        r.input_tokens = sqlite3_column_int64(st, i++);
-        r.output_tokens = sqlite3_column_int64(st, i++);
-        r.ttft_us = sqlite3_column_int64(st, i++);
-        r.total_us = sqlite3_column_int64(st, i++);
-        r.scan_us = sqlite3_column_int64(st, i++);
-        r.cost_micro_usd = sqlite3_column_int64(st, i++);
-        SET_TEXT(&r, error, col_text(st, i++));
-        int stop = cb(ctx, &r);
-        if (stop) {
-            ret = stop;
-            goto out;
-        }
-    }
-    ret = 0;
-out:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return ret;
-}
-
 /* ---------------------------------------------------------------- writer thread */
 
 static int
-db_write(struct store *s, const struct req_record *rows, size_t n, struct hg_err *err)
+db_write(struct store *s, const struct store_rows *rows, struct hg_err *err)
 {
     if (s->pg)
-        return store_pg_write(s->pg, rows, n, err);
-    return sq_write(s, rows, n, err);
+        return store_pg_write(s->pg, rows, err);
+    return store_sq_write(s->sq, rows, err);
 }
 
 /* Drains the ring in batches until store_close sets stop and the ring is empty. A failed batch
@@ -326,7 +102,7 @@ static void *
 writer_main(void *arg)
 {
     struct store *s = arg;
-    struct req_record *batch = xmalloc(s->batch * sizeof(*batch));
+    pthread_setname_np(pthread_self(), "hg-store");
     time_t last_log = 0;
 
     pthread_mutex_lock(&s->mu);
@@ -350,19 +126,13 @@ writer_main(void *arg)
         size_t n = s->count < s->batch ? s->count : s->batch;
         size_t head = s->head;
         pthread_mutex_unlock(&s->mu);
-        /* Copy outside the lock: producers only write slots past head + count, and these n
-         * slots stay counted (so cannot be reused) until head moves below. A 512-row copy
-         * under the lock would stall every store_put for tens of microseconds. */
+        /* Written straight from the ring, outside the lock: producers only write slots past
+         * head + count, and these n slots stay counted (so cannot be reused) until head moves
+         * after the write. */
         size_t first = n < s->cap - head ? n : s->cap - head;
-        memcpy(batch, &s->ring[head], first * sizeof(*batch));
-        memcpy(batch + first, s->ring, (n - first) * sizeof(*batch));
-        pthread_mutex_lock(&s->mu);
-        s->head = (s->head + n) % s->cap;
-        s->count -= n;
-        pthread_mutex_unlock(&s->mu);
-
+        struct store_rows rows = {{&s->ring[head], s->ring}, {first, n - first}};
         struct hg_err err = {0};
-        if (db_write(s, batch, n, &err) == 0) {
+        if (db_write(s, &rows, &err) == 0) {
             atomic_fetch_add(&s->written, n);
         } else {
             atomic_fetch_add(&s->failed, n);
@@ -375,11 +145,12 @@ writer_main(void *arg)
         }
 
         pthread_mutex_lock(&s->mu);
+        s->head = (s->head + n) % s->cap;
+        s->count -= n;
         s->done_seq += n;
         pthread_cond_broadcast(&s->drained);
     }
     pthread_mutex_unlock(&s->mu);
-    free(batch);
     return NULL;
 }
 
@@ -390,8 +161,7 @@ store_free(struct store *s)
 {
     if (s == NULL)
         return;
-    if (s->db)
-        sq_close(s);
+    store_sq_close(s->sq);
     store_pg_close(s->pg);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->wake);
@@ -490,8 +260,10 @@ store_open(const struct cfg_node *section, struct hg_err *err)
         s->pg = store_pg_open(s->url, err);
         if (s->pg == NULL)
             goto out;
-    } else if (sq_open(s, err) < 0) {
-        goto out;
+    } else {
+        s->sq = store_sq_open(s->path, err);
+        if (s->sq == NULL)
+            goto out;
     }
     if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
         hg_err_set(err, 500, HG_ERR_SERVER, NULL, "store: pthread_create failed");
@@ -582,5 +354,15 @@ store_scan(struct store *s, int64_t from_us, int64_t to_us, store_row_cb *cb, vo
         return hg_err_set(err, 0, HG_ERR_INVALID, NULL, "store: the usage store is off");
     if (s->url)
         return store_pg_scan(s->url, from_us, to_us, cb, ctx, err);
-    return sq_scan(s->path, from_us, to_us, cb, ctx, err);
+    return store_sq_scan(s->path, from_us, to_us, cb, ctx, err);
+}
+
+int
+store_time_range(struct store *s, int64_t *min_us, int64_t *max_us, struct hg_err *err)
+{
+    if (s == NULL || s->off)
+        return hg_err_set(err, 0, HG_ERR_INVALID, NULL, "store: the usage store is off");
+    if (s->url)
+        return store_pg_time_range(s->url, min_us, max_us, err);
+    return store_sq_time_range(s->path, min_us, max_us, err);
 }

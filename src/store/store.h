@@ -41,7 +41,8 @@ void store_stats(const struct store *s, uint64_t *written, uint64_t *dropped, ui
 /* Writes what is queued, stops the writer thread and closes the database. NULL is a no-op. */
 void store_close(struct store *s);
 
-/* Called once per row by store_scan, in time order. Return 0 to go on, non-zero to stop (the
+/* Called once per row by store_scan, in no promised order: SQLite gives write order (a request is
+ * written when it ends, so this is close to time order), PostgreSQL time order. Return 0 to go on, non-zero to stop (the
  * value is returned by store_scan). The record is only valid during the call. */
 typedef int store_row_cb(void *ctx, const struct req_record *r);
 
@@ -50,6 +51,10 @@ typedef int store_row_cb(void *ctx, const struct req_record *r);
  * Returns 0, the callback's non-zero value, or -1 with err->msg. Blocks on I/O. */
 int store_scan(struct store *s, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,
                struct hg_err *err);
+
+/* The smallest and largest ts_us of the stored rows: 1 with *min_us and *max_us set, 0 when the
+ * store holds no row, -1 with err->msg. Its own read connection; blocks on I/O. */
+int store_time_range(struct store *s, int64_t *min_us, int64_t *max_us, struct hg_err *err);
 
 /* "sqlite", "postgresql" or "off", for logs and the report header. */
 const char *store_kind_name(const struct store *s);

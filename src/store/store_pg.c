@@ -67,9 +67,9 @@ pg_connect_schema(const char *url, struct hg_err *err)
     /* Concurrent gateways may race on CREATE ... IF NOT EXISTS; the schema is tiny, so a
      * session-level advisory lock serializes it rather than retrying. */
     if (pg_exec(c, "SET client_min_messages = warning; SELECT pg_advisory_lock(72616);", err) < 0 ||
-        pg_exec(c, STORE_SCHEMA, err) < 0 ||
+        pg_exec(c, STORE_PG_SCHEMA, err) < 0 ||
         pg_exec(c,
-                "INSERT INTO hg_meta (k, v) VALUES ('schema_version', '" STORE_SCHEMA_VERSION
+                "INSERT INTO hg_meta (k, v) VALUES ('schema_version', '" STORE_PG_SCHEMA_VERSION
                 "') ON CONFLICT (k) DO NOTHING; SELECT pg_advisory_unlock(72616);",
                 err) < 0) {
         PQfinish(c);
@@ -158,7 +158,7 @@ copy_row(struct buf *b, const struct req_record *r)
 
 /* Inserts n rows into `requests` with one COPY in one transaction. */
 int
-store_pg_write(struct store_pg *p, const struct req_record *rows, size_t n, struct hg_err *err)
+store_pg_write(struct store_pg *p, const struct store_rows *rows, struct hg_err *err)
 {
     struct buf b;
     int ret = -1;
@@ -175,8 +175,8 @@ store_pg_write(struct store_pg *p, const struct req_record *rows, size_t n, stru
             return -1;
     }
     buf_init(&b, (size_t)1 << 30);
-    for (size_t i = 0; i < n; i++)
-        copy_row(&b, &rows[i]);
+    for (size_t i = 0, n = store_rows_count(rows); i < n; i++)
+        copy_row(&b, store_rows_at(rows, i));
     if (pg_exec(p->conn, "BEGIN", err) < 0)
         goto out;
     res = PQexec(p->conn, "COPY requests (" STORE_COLUMNS ") FROM STDIN");
@@ -225,7 +225,7 @@ set_text(char *dst, size_t cap, PGresult *res, int col)
 #define PG_TEXT(r, f, res, col) set_text((r)->f, sizeof((r)->f), (res), (col))
 #define PG_INT(res, col) strtoll(PQgetvalue((res), 0, (col)), NULL, 10)
 
-/* Reads `requests` rows in [from,to) in time order, one row at a time (single-row mode), so a
+/* Reads `requests` rows in [from,to) in time order (the index on ts_us), one row at a time (single-row mode), so a
  * large table is never held in memory. */
 int
 store_pg_scan(const char *url, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,
@@ -296,6 +296,29 @@ store_pg_scan(const char *url, int64_t from_us, int64_t to_us, store_row_cb *cb,
     }
     ret = stop;
 out:
+    PQclear(res);
+    PQfinish(c);
+    return ret;
+}
+
+int
+store_pg_time_range(const char *url, int64_t *min_us, int64_t *max_us, struct hg_err *err)
+{
+    PGconn *c = pg_connect(url, err);
+    if (c == NULL)
+        return -1;
+    int ret = -1;
+    /* both ends of the ts_us index */
+    PGresult *res = PQexec(c, "SELECT min(ts_us), max(ts_us) FROM requests");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        pg_fail(c, "select", err);
+    } else if (PQgetisnull(res, 0, 0)) {
+        ret = 0;
+    } else {
+        *min_us = PG_INT(res, 0);
+        *max_us = PG_INT(res, 1);
+        ret = 1;
+    }
     PQclear(res);
     PQfinish(c);
     return ret;
