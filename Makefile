@@ -114,7 +114,7 @@ valgrind: $(BUILD)/unit_tests
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all $(BENCH_BIN)
 	$(Q)for b in $(BENCH_BIN); do $$b || exit 1; done
-	$(Q)bench/metrics_ir.sh
+	$(Q)bench/ir_share.sh
 	$(Q)bench/metrics_overhead.sh
 	$(Q)bench/store_overhead.sh
 	$(Q)bench/gateway.sh

@@ -4,6 +4,9 @@
 # CPU 1, upstream and gateway on CPU 0; medians of requests/s and of the gateway's CPU time per request
 # (all its threads). The caller sets NAME and defines config_for MODE (prints the YAML that differs),
 # after_run MODE (gateway still up) and after_stop MODE, then calls measure and report.
+# THREAD, when set by the caller, names a gateway thread (/proc/PID/task/TID/comm) whose own CPU
+# time per request is also measured in FULL runs: the work of that thread alone, which a shared
+# machine's noise affects far less than requests/s.
 # Knobs: DURATION (8s), ROUNDS (3), CONNS (64), BIN (build/hybridgate); --json as $1.
 set -eu
 cd "$(dirname "$0")/.."
@@ -61,22 +64,37 @@ start_gw() { # $1 = base|full
 }
 stop_gw() { kill "$GWPID"; wait "$GWPID" 2>/dev/null || true; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$GWPID/stat"; }
+thread_ticks() { # user+system ticks of the gateway's threads named $THREAD (0 when none)
+    n=0
+    for t in /proc/"$GWPID"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = "${THREAD:-}" ] || continue
+        n=$((n + $(awk '{print $14 + $15}' "$t/stat")))
+    done
+    echo $n
+}
 run_wrk() { # appends requests/s to $1.txt and gateway CPU µs per request to $1.cpu
     t0=$(cpu_ticks)
+    h0=$(thread_ticks)
     taskset -c 1 wrk -t1 -c"$CONNS" -d"$DURATION" -s "$TMP/post.lua" "http://127.0.0.1:$GP/v1/chat/completions" \
         > "$TMP/wrk.out"
+    # a thread that batches (the store writer lingers up to 500 ms) finishes its last batch
+    [ -n "${THREAD:-}" ] && sleep 0.7
     t1=$(cpu_ticks)
+    h1=$(thread_ticks)
     if grep -q Non-2xx "$TMP/wrk.out"; then cat "$TMP/wrk.out" >&2; exit 1; fi
     awk '/^Requests\/sec/ {print $2}' "$TMP/wrk.out" >> "$TMP/$1.txt"
     # the gateway's user+system CPU (all its threads) per request: less sensitive than requests/s
     # to other load on a shared machine
     awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" '/ requests in / {printf "%.2f\n", t / hz * 1e6 / $1}' \
         "$TMP/wrk.out" >> "$TMP/$1.cpu"
+    awk -v t="$((h1 - h0))" -v hz="$(getconf CLK_TCK)" '/ requests in / {printf "%.3f\n", t / hz * 1e6 / $1}' \
+        "$TMP/wrk.out" >> "$TMP/$1.thr"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 measure() {
     : > "$TMP/base.txt"; : > "$TMP/full.txt"; : > "$TMP/base.cpu"; : > "$TMP/full.cpu"
+    : > "$TMP/base.thr"; : > "$TMP/full.thr"
     r=0
     while [ $r -lt "$ROUNDS" ]; do
         for mode in base full; do
@@ -94,6 +112,9 @@ measure() {
     BC=$(median < "$TMP/base.cpu")
     FC=$(median < "$TMP/full.cpu")
     CCOST=$(awk -v b="$BC" -v f="$FC" 'BEGIN {printf "%.2f", 100 * (f - b) / b}')
+    # the named thread's CPU per request, and its share of the whole gateway's in the same runs
+    FT=$(median < "$TMP/full.thr")
+    TSHARE=$(paste "$TMP/full.thr" "$TMP/full.cpu" | awk '{printf "%.2f\n", 100 * $1 / $2}' | median)
 }
 
 report() { # $1 what, $2 base label, $3 full label, $4 text tail, $5 extra JSON members (",\"k\":v")

@@ -20,6 +20,7 @@ struct meter {
     struct model_entry *models; /* owned */
     int nmodels;                /* entries in models */
     struct meter_pool *pools;   /* owned */
+    int64_t *pool_per_mtok;     /* meter_pool_per_mtok of each pool, computed once; owned */
     int npools;                 /* entries in pools */
 };
 
@@ -83,6 +84,11 @@ meter_price_cost(const struct meter_price *pr, int64_t in_tokens, int64_t out_to
 {
     if (pr == NULL)
         return 0;
+    /* the common case fits 64 bits (tokens and prices under 2^31 each: products under 2^62),
+     * and skips a 128-bit division on the request path */
+    if ((uint64_t)in_tokens < (1ULL << 31) && (uint64_t)out_tokens < (1ULL << 31) &&
+        (uint64_t)pr->in_per_mtok < (1ULL << 31) && (uint64_t)pr->out_per_mtok < (1ULL << 31))
+        return (in_tokens * pr->in_per_mtok + out_tokens * pr->out_per_mtok + 500000) / 1000000;
     __int128 t = (__int128)in_tokens * pr->in_per_mtok + (__int128)out_tokens * pr->out_per_mtok;
     return clamp128((t + 500000) / 1000000);
 }
@@ -298,6 +304,7 @@ parse_pools(struct meter *m, const struct config *cfg, const struct cfg_node *se
     for (const struct cfg_node *c = sec->child; c; c = c->next)
         n++;
     m->pools = xcalloc((size_t)n + 1, sizeof(*m->pools));
+    m->pool_per_mtok = xcalloc((size_t)n + 1, sizeof(*m->pool_per_mtok));
     for (const struct cfg_node *c = sec->child; c; c = c->next) {
         int bi = config_backend_index(cfg, c->key);
         if (bi < 0)
@@ -309,6 +316,7 @@ parse_pools(struct meter *m, const struct config *cfg, const struct cfg_node *se
                             c->key);
         if (meter_pool_parse(c, c->key, &m->pools[m->npools], err) < 0)
             return -1;
+        m->pool_per_mtok[m->npools] = meter_pool_per_mtok(&m->pools[m->npools]);
         m->npools++;
     }
     return 0;
@@ -349,6 +357,7 @@ meter_free(struct meter *m)
         free(m->models[i].key);
     free(m->models);
     free(m->pools);
+    free(m->pool_per_mtok);
     free(m);
 }
 
@@ -400,7 +409,8 @@ meter_cost_micro_usd(const struct meter *m, const char *backend, const char *mod
     const struct meter_pool *p = meter_pool_find(m, backend);
     if (p) {
         /* self-hosted: input and output tokens share the replica's throughput alike */
-        struct meter_price pr = {meter_pool_per_mtok(p), meter_pool_per_mtok(p)};
+        int64_t per = m->pool_per_mtok[p - m->pools];
+        struct meter_price pr = {per, per};
         return meter_price_cost(&pr, in_tokens, out_tokens);
     }
     return meter_price_cost(meter_model_price(m, backend, model), in_tokens, out_tokens);

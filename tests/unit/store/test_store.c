@@ -285,3 +285,197 @@ TEST(store_pg, unreachable_database_never_blocks)
               -1);
     ASSERT_TRUE(strstr(e.msg, "bad postgresql URL") != NULL);
 }
+
+/* ------------------------------------------------------------------ SQLite layout (schema 2) */
+
+#include <sqlite3.h>
+
+static int
+sql_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+static int64_t
+sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+struct by_id {
+    int rows;
+    int bad;
+};
+
+/* Each row must carry the dimensions make_varied() gave its number. */
+static int
+check_varied(void *ctx, const struct req_record *r)
+{
+    struct by_id *b = ctx;
+    int i = atoi(r->request_id + 4);
+    char want[32];
+    snprintf(want, sizeof(want), "model-%d", i % 5000);
+    if (strcmp(r->requested_model, want) || r->status != 200 + i % 7 || r->input_tokens != i ||
+        strcmp(r->team, i % 2 ? "team\t1" : "team\t0") || r->attempts != 1)
+        b->bad++;
+    b->rows++;
+    return 0;
+}
+
+static void
+make_varied(struct req_record *r, int i)
+{
+    make_record(r, i);
+    snprintf(r->team, sizeof(r->team), "team\t%d", i % 2);
+    snprintf(r->requested_model, sizeof(r->requested_model), "model-%d", i % 5000);
+    /* bytes after the NUL must not matter: leave garbage there */
+    memset(r->requested_model + strlen(r->requested_model) + 1, 'x', 8);
+    r->status = 200 + i % 7;
+    r->input_tokens = i;
+}
+
+/* More distinct dimension combinations than the writer caches (3072), out of time order: every
+ * row comes back with its own dimensions, the time range spans them all. */
+TEST(store, many_dimensions_round_trip)
+{
+    char path[256];
+    char yaml[512];
+    tmp_path(path, sizeof(path), "dims");
+    snprintf(yaml, sizeof(yaml), "store: {path: %s, batch: 1000, queue: 20000}\n", path);
+    struct store *s = NULL;
+    struct hg_err e = {0};
+    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
+    const int n = 12000;
+    for (int k = 0; k < n; k++) {
+        struct req_record r;
+        int i = (k * 7919) % n; /* a permutation: ts_us out of order */
+        make_varied(&r, i);
+        store_put(s, &r);
+    }
+    store_flush(s);
+    uint64_t w, d, f;
+    store_stats(s, &w, &d, &f);
+    ASSERT_EQ(w, (uint64_t)n);
+    ASSERT_EQ(d + f, 0);
+    struct by_id b = {0};
+    ASSERT_EQ(store_scan(s, 0, INT64_MAX, check_varied, &b, &e), 0);
+    ASSERT_EQ(b.rows, n);
+    ASSERT_EQ(b.bad, 0);
+    /* a window in the middle sees exactly its rows, whatever span they were written in */
+    memset(&b, 0, sizeof(b));
+    int64_t t0 = 1700000000000000LL;
+    ASSERT_EQ(store_scan(s, t0 + 3000 * 1000, t0 + 3100 * 1000, check_varied, &b, &e), 0);
+    ASSERT_EQ(b.rows, 100);
+    ASSERT_EQ(b.bad, 0);
+    int64_t lo = 0, hi = 0;
+    ASSERT_EQ(store_time_range(s, &lo, &hi, &e), 1);
+    ASSERT_EQ(lo, t0);
+    ASSERT_EQ(hi, t0 + (int64_t)(n - 1) * 1000);
+    store_close(s);
+    /* 5000 models x 7 statuses x 2 teams meet in 12000 rows as at most 12000 combinations */
+    int64_t dims = sql_int(path, "SELECT count(*) FROM hg_dims");
+    ASSERT_TRUE(dims > 3072 && dims <= n);
+    ASSERT_EQ(sql_int(path, "SELECT count(*) FROM requests"), n);
+    ASSERT_EQ(sql_int(path, "SELECT sum(last_id - first_id + 1) FROM hg_spans"), n);
+    unlink(path);
+}
+
+/* An empty store has no time range. */
+TEST(store, empty_time_range)
+{
+    char path[256];
+    char yaml[512];
+    tmp_path(path, sizeof(path), "empty");
+    snprintf(yaml, sizeof(yaml), "store: %s\n", path);
+    struct store *s = NULL;
+    struct hg_err e = {0};
+    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
+    int64_t lo = 7, hi = 7;
+    ASSERT_EQ(store_time_range(s, &lo, &hi, &e), 0);
+    ASSERT_EQ(lo, 7);
+    store_close(s);
+    unlink(path);
+}
+
+/* A version-1 file (one flat table with a ts_us index) is migrated at open: same rows, same
+ * values, `requests` becomes the view, and the version says 2. */
+TEST(store, migrates_schema_1)
+{
+    char path[256];
+    char yaml[512];
+    tmp_path(path, sizeof(path), "v1");
+    ASSERT_EQ(sql_exec(path,
+                       "CREATE TABLE hg_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
+                       "INSERT INTO hg_meta VALUES ('schema_version', '1');"
+                       "CREATE TABLE requests (ts_us BIGINT NOT NULL, request_id TEXT NOT NULL,"
+                       " key_id TEXT NOT NULL, team TEXT NOT NULL, rule TEXT NOT NULL,"
+                       " reason TEXT NOT NULL, backend TEXT NOT NULL, backend_kind TEXT NOT NULL,"
+                       " model TEXT NOT NULL, requested_model TEXT NOT NULL, endpoint TEXT NOT NULL,"
+                       " classes INTEGER NOT NULL, sensitive INTEGER NOT NULL, stream INTEGER NOT NULL,"
+                       " masked INTEGER NOT NULL, status INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+                       " input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,"
+                       " ttft_us BIGINT NOT NULL, total_us BIGINT NOT NULL, scan_us BIGINT NOT NULL,"
+                       " cost_micro_usd BIGINT NOT NULL, error TEXT NOT NULL);"
+                       "CREATE INDEX requests_ts ON requests (ts_us);"
+                       "INSERT INTO requests VALUES (1700000000002000, 'req-2', '', 'team\t0',"
+                       " 'rule-0', 'default', 'local', 'self_hosted', 'm\\odel', '', 'chat', 1, 0, 0,"
+                       " 0, 200, 1, 102, 7, 0, 0, 0, 1234567890123, '');"
+                       "INSERT INTO requests VALUES (1700000000000000, 'req-0', '', 'team\t0',"
+                       " 'rule-0', 'default', 'local', 'self_hosted', 'm\\odel', '', 'chat', 1, 0, 0,"
+                       " 0, 200, 1, 100, 7, 0, 0, 0, 1234567890123, '');"
+                       "INSERT INTO requests VALUES (1700000000001000, 'req-1', '', 'team\t1',"
+                       " 'rule-1', 'default', 'local', 'self_hosted', 'm\\odel', '', 'chat', 1, 0, 1,"
+                       " 0, 200, 1, 101, 7, 0, 0, 0, 1234567890123, '');"),
+              SQLITE_OK);
+    snprintf(yaml, sizeof(yaml), "store: %s\n", path);
+    struct store *s = NULL;
+    struct hg_err e = {0};
+    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
+    struct sum sum = {.ordered = 1};
+    ASSERT_EQ(store_scan(s, 0, INT64_MAX, sum_cb, &sum, &e), 0);
+    ASSERT_EQ(sum.rows, 3);
+    ASSERT_TRUE(sum.first_ok); /* req-0 first: migrated in time order */
+    ASSERT_TRUE(sum.ordered);
+    ASSERT_EQ(sum.in, 303);
+    /* new rows go on after the migrated ones */
+    struct req_record r;
+    make_record(&r, 3);
+    store_put(s, &r);
+    store_close(s);
+    ASSERT_EQ(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'requests' AND type = 'view'"), 1);
+    ASSERT_EQ(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%v1%'"), 0);
+    ASSERT_EQ(sql_int(path, "SELECT v FROM hg_meta WHERE k = 'schema_version'"), 2);
+    ASSERT_EQ(sql_int(path, "SELECT count(*) FROM requests"), 4);
+    ASSERT_EQ(sql_int(path, "SELECT sum(input_tokens) FROM requests WHERE team = 'team\t0'"), 305); /* req-0, req-2 and the new req-3 */
+    unlink(path);
+}
+
+/* A file written by a newer build is refused with the reason, never rewritten. */
+TEST(store, refuses_newer_schema)
+{
+    char path[256];
+    char yaml[512];
+    tmp_path(path, sizeof(path), "v9");
+    snprintf(yaml, sizeof(yaml), "store: %s\n", path);
+    struct store *s = NULL;
+    struct hg_err e = {0};
+    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
+    store_close(s);
+    ASSERT_EQ(sql_exec(path, "UPDATE hg_meta SET v = '9' WHERE k = 'schema_version'"), SQLITE_OK);
+    ASSERT_EQ(open_from_yaml(yaml, &s, &e), -1);
+    ASSERT_TRUE(strstr(e.msg, "schema version '9'") != NULL);
+    unlink(path);
+}
