@@ -39,10 +39,10 @@
 /* ---- active health checks (worker 0) ------------------------------------------------------ */
 
 struct probe {
-    struct worker *w;      /* worker running it */
-    size_t backend;        /* index */
-    char url[1024];        /* check URL */
-    int status;            /* response status */
+    struct worker *w;       /* worker running it */
+    size_t backend;         /* index */
+    char url[1024];         /* check URL */
+    int status;             /* response status */
     struct http_call *call; /* running call */
 };
 
@@ -381,7 +381,7 @@ out:
         worker_cleanup(&gw.workers[i]);
     free(gw.workers);
     admin_close(&gw.admin); /* before the store: its economics thread reads the store */
-    store_close(gw.store); /* after the workers: writes every row they queued */
+    store_close(gw.store);  /* after the workers: writes every row they queued */
     meter_free(gw.meter);
     free(rule_names);
     health_free(gw.health);

@@ -42,8 +42,9 @@ void store_stats(const struct store *s, uint64_t *written, uint64_t *dropped, ui
 void store_close(struct store *s);
 
 /* Called once per row by store_scan, in no promised order: SQLite gives write order (a request is
- * written when it ends, so this is close to time order), PostgreSQL time order. Return 0 to go on, non-zero to stop (the
- * value is returned by store_scan). The record is only valid during the call. */
+ * written when it ends, so this is close to time order), PostgreSQL time order. Return 0 to go on,
+ * non-zero to stop (the value is returned by store_scan). The record is only valid during the call.
+ */
 typedef int store_row_cb(void *ctx, const struct req_record *r);
 
 /* Reads the rows of `requests` with from_us <= ts_us < to_us through its own read connection, so

@@ -14,7 +14,7 @@
  * a view over a star layout that is cheaper to append to (store_sqlite.c). IF NOT EXISTS makes
  * open idempotent; booleans are 0/1 integers. Bump STORE_PG_SCHEMA_VERSION on any change. */
 #define STORE_PG_SCHEMA_VERSION "1"
-#define STORE_PG_SCHEMA                                                                               \
+#define STORE_PG_SCHEMA                                                                            \
     "CREATE TABLE IF NOT EXISTS hg_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);\n"                  \
     "CREATE TABLE IF NOT EXISTS requests (\n"                                                      \
     "  ts_us BIGINT NOT NULL,\n"                                                                   \

@@ -225,8 +225,8 @@ set_text(char *dst, size_t cap, PGresult *res, int col)
 #define PG_TEXT(r, f, res, col) set_text((r)->f, sizeof((r)->f), (res), (col))
 #define PG_INT(res, col) strtoll(PQgetvalue((res), 0, (col)), NULL, 10)
 
-/* Reads `requests` rows in [from,to) in time order (the index on ts_us), one row at a time (single-row mode), so a
- * large table is never held in memory. */
+/* Reads `requests` rows in [from,to) in time order (the index on ts_us), one row at a time
+ * (single-row mode), so a large table is never held in memory. */
 int
 store_pg_scan(const char *url, int64_t from_us, int64_t to_us, store_row_cb *cb, void *ctx,
               struct hg_err *err)
