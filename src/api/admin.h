@@ -90,7 +90,8 @@ int admin_open(struct admin *a, const struct config *cfg, const struct backend_s
  *   - starts a background thread (report_headline_json reads the whole window, so never on a
  *     loop) that seeds today's and this month's cost from the rows written before this start, and
  *     recomputes the economics headline over the last ADMIN_ECON_WINDOW_DAYS every
- *     ADMIN_ECON_REFRESH_MS; /admin/economics serves the cached copy.
+ *     ADMIN_ECON_REFRESH_MS, or 20 times as long as the last computation took when that is
+ *     longer (at most ~5% of a core), at nice 10; /admin/economics serves the cached copy.
  * s must outlive admin_close(). */
 #define ADMIN_ECON_WINDOW_DAYS 30
 #define ADMIN_ECON_REFRESH_MS 60000
