@@ -43,6 +43,17 @@ make_record(struct req_record *r, int i)
     r->cost_micro_usd = 1234567890123LL;
 }
 
+/* Puts the records make_record() gives numbers from..to-1. */
+static void
+put_range(struct store *s, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        struct req_record r;
+        make_record(&r, i);
+        store_put(s, &r);
+    }
+}
+
 struct sum {
     int rows;
     int64_t in;
@@ -78,6 +89,21 @@ open_from_yaml(const char *yaml, struct store **out, struct hg_err *e)
     return *out ? 0 : -1;
 }
 
+/* A store file under /tmp named by tag, and the YAML that opens it with extra options. */
+struct tmp_store {
+    char path[256];
+    char yaml[512];
+};
+
+static int
+tmp_store_open(struct tmp_store *t, const char *tag, const char *opts, struct store **out,
+               struct hg_err *e)
+{
+    tmp_path(t->path, sizeof(t->path), tag);
+    snprintf(t->yaml, sizeof(t->yaml), "store: {path: %s%s%s}\n", t->path, *opts ? ", " : "", opts);
+    return open_from_yaml(t->yaml, out, e);
+}
+
 static void
 round_trip(int *failed_, const char *yaml, int n)
 {
@@ -85,11 +111,7 @@ round_trip(int *failed_, const char *yaml, int n)
     struct hg_err e = {0};
     if (open_from_yaml(yaml, &s, &e) < 0)
         TEST_FAIL_("open: %s", e.msg);
-    for (int i = 0; i < n; i++) {
-        struct req_record r;
-        make_record(&r, i);
-        store_put(s, &r);
-    }
+    put_range(s, 0, n);
     store_flush(s);
     uint64_t w, d, f;
     store_stats(s, &w, &d, &f);
@@ -122,25 +144,18 @@ TEST(store, sqlite_round_trip)
 
 TEST(store, close_flushes_queue)
 {
-    char path[256];
-    char yaml[512];
-    tmp_path(path, sizeof(path), "close");
-    snprintf(yaml, sizeof(yaml), "store: %s\n", path);
+    struct tmp_store t;
     struct store *s = NULL;
     struct hg_err e = {0};
-    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
-    for (int i = 0; i < 1000; i++) {
-        struct req_record r;
-        make_record(&r, i);
-        store_put(s, &r);
-    }
+    ASSERT_EQ(tmp_store_open(&t, "close", "", &s, &e), 0);
+    put_range(s, 0, 1000);
     store_close(s);
-    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
+    ASSERT_EQ(open_from_yaml(t.yaml, &s, &e), 0);
     struct sum sum = {.ordered = 1};
     ASSERT_EQ(store_scan(s, 0, INT64_MAX, sum_cb, &sum, &e), 0);
     ASSERT_EQ(sum.rows, 1000);
     store_close(s);
-    unlink(path);
+    unlink(t.path);
 }
 
 TEST(store, config_errors_have_lines)
@@ -168,11 +183,7 @@ TEST(store, full_queue_drops_and_counts)
     struct store *s = NULL;
     struct hg_err e = {0};
     ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
-    for (int i = 0; i < 40; i++) {
-        struct req_record r;
-        make_record(&r, i);
-        store_put(s, &r);
-    }
+    put_range(s, 0, 40);
     uint64_t w, d, f;
     store_stats(s, &w, &d, &f);
     ASSERT_TRUE(d >= 24);
@@ -205,22 +216,19 @@ load_thread(void *p)
 
 TEST(store, load_drops_nothing)
 {
-    char path[256];
-    char yaml[512];
-    tmp_path(path, sizeof(path), "load");
-    snprintf(yaml, sizeof(yaml), "store: {path: %s}\n", path);
+    struct tmp_store t;
     struct store *s = NULL;
     struct hg_err e = {0};
-    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
-    pthread_t t[8];
+    ASSERT_EQ(tmp_store_open(&t, "load", "", &s, &e), 0);
+    pthread_t th[8];
     struct load_arg a[8];
     for (int i = 0; i < 8; i++) {
         a[i].s = s;
         a[i].base = i * 5000;
-        pthread_create(&t[i], NULL, load_thread, &a[i]);
+        pthread_create(&th[i], NULL, load_thread, &a[i]);
     }
     for (int i = 0; i < 8; i++)
-        pthread_join(t[i], NULL);
+        pthread_join(th[i], NULL);
     store_flush(s);
     uint64_t w, d, f;
     store_stats(s, &w, &d, &f);
@@ -228,7 +236,7 @@ TEST(store, load_drops_nothing)
     ASSERT_EQ(f, 0);
     ASSERT_EQ(w, 40000);
     store_close(s);
-    unlink(path);
+    unlink(t.path);
 }
 
 TEST(store_pg, round_trip)
@@ -270,11 +278,7 @@ TEST(store_pg, unreachable_database_never_blocks)
     ASSERT_EQ(open_from_yaml("store: 'postgresql://hg@127.0.0.1:1/hg?connect_timeout=2'\n", &s, &e),
               0);
     ASSERT_STR(store_kind_name(s), "postgresql");
-    for (int i = 0; i < 100; i++) {
-        struct req_record r;
-        make_record(&r, i);
-        store_put(s, &r);
-    }
+    put_range(s, 0, 100);
     store_flush(s);
     uint64_t w, d, f;
     store_stats(s, &w, &d, &f);
@@ -351,13 +355,10 @@ make_varied(struct req_record *r, int i)
  * row comes back with its own dimensions, the time range spans them all. */
 TEST(store, many_dimensions_round_trip)
 {
-    char path[256];
-    char yaml[512];
-    tmp_path(path, sizeof(path), "dims");
-    snprintf(yaml, sizeof(yaml), "store: {path: %s, batch: 1000, queue: 20000}\n", path);
+    struct tmp_store t;
     struct store *s = NULL;
     struct hg_err e = {0};
-    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
+    ASSERT_EQ(tmp_store_open(&t, "dims", "batch: 1000, queue: 20000", &s, &e), 0);
     const int n = 12000;
     for (int k = 0; k < n; k++) {
         struct req_record r;
@@ -386,28 +387,25 @@ TEST(store, many_dimensions_round_trip)
     ASSERT_EQ(hi, t0 + (int64_t)(n - 1) * 1000);
     store_close(s);
     /* 5000 models x 7 statuses x 2 teams meet in 12000 rows as at most 12000 combinations */
-    int64_t dims = sql_int(path, "SELECT count(*) FROM hg_dims");
+    int64_t dims = sql_int(t.path, "SELECT count(*) FROM hg_dims");
     ASSERT_TRUE(dims > 3072 && dims <= n);
-    ASSERT_EQ(sql_int(path, "SELECT count(*) FROM requests"), n);
-    ASSERT_EQ(sql_int(path, "SELECT sum(last_id - first_id + 1) FROM hg_spans"), n);
-    unlink(path);
+    ASSERT_EQ(sql_int(t.path, "SELECT count(*) FROM requests"), n);
+    ASSERT_EQ(sql_int(t.path, "SELECT sum(last_id - first_id + 1) FROM hg_spans"), n);
+    unlink(t.path);
 }
 
 /* An empty store has no time range. */
 TEST(store, empty_time_range)
 {
-    char path[256];
-    char yaml[512];
-    tmp_path(path, sizeof(path), "empty");
-    snprintf(yaml, sizeof(yaml), "store: %s\n", path);
+    struct tmp_store t;
     struct store *s = NULL;
     struct hg_err e = {0};
-    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
+    ASSERT_EQ(tmp_store_open(&t, "empty", "", &s, &e), 0);
     int64_t lo = 7, hi = 7;
     ASSERT_EQ(store_time_range(s, &lo, &hi, &e), 0);
     ASSERT_EQ(lo, 7);
     store_close(s);
-    unlink(path);
+    unlink(t.path);
 }
 
 /* A version-1 file (one flat table with a ts_us index) is migrated at open: same rows, same
@@ -471,18 +469,15 @@ TEST(store, migrates_schema_1)
 /* A file written by a newer build is refused with the reason, never rewritten. */
 TEST(store, refuses_newer_schema)
 {
-    char path[256];
-    char yaml[512];
-    tmp_path(path, sizeof(path), "v9");
-    snprintf(yaml, sizeof(yaml), "store: %s\n", path);
+    struct tmp_store t;
     struct store *s = NULL;
     struct hg_err e = {0};
-    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
+    ASSERT_EQ(tmp_store_open(&t, "v9", "", &s, &e), 0);
     store_close(s);
-    ASSERT_EQ(sql_exec(path, "UPDATE hg_meta SET v = '9' WHERE k = 'schema_version'"), SQLITE_OK);
-    ASSERT_EQ(open_from_yaml(yaml, &s, &e), -1);
+    ASSERT_EQ(sql_exec(t.path, "UPDATE hg_meta SET v = '9' WHERE k = 'schema_version'"), SQLITE_OK);
+    ASSERT_EQ(open_from_yaml(t.yaml, &s, &e), -1);
     ASSERT_TRUE(strstr(e.msg, "schema version '9'") != NULL);
-    unlink(path);
+    unlink(t.path);
 }
 
 static int
@@ -498,32 +493,21 @@ count_rows(void *ctx, const struct req_record *r)
  * of the file. */
 TEST(store, deleted_ids_are_not_reused)
 {
-    char path[256];
-    char yaml[512];
-    tmp_path(path, sizeof(path), "reuse");
-    snprintf(yaml, sizeof(yaml), "store: {path: %s, flush_interval: 1ms}\n", path);
+    struct tmp_store t;
     struct store *s = NULL;
     struct hg_err e = {0};
-    ASSERT_EQ(open_from_yaml(yaml, &s, &e), 0);
-    for (int i = 0; i < 10; i++) {
-        struct req_record r;
-        make_record(&r, i);
-        store_put(s, &r);
-    }
+    ASSERT_EQ(tmp_store_open(&t, "reuse", "flush_interval: 1ms", &s, &e), 0);
+    put_range(s, 0, 10);
     store_flush(s);
     /* the newest five rows go; their span stays */
-    ASSERT_EQ(sql_exec(path, "DELETE FROM hg_requests WHERE id > 5"), SQLITE_OK);
-    for (int i = 10; i < 20; i++) {
-        struct req_record r;
-        make_record(&r, i);
-        store_put(s, &r);
-    }
+    ASSERT_EQ(sql_exec(t.path, "DELETE FROM hg_requests WHERE id > 5"), SQLITE_OK);
+    put_range(s, 10, 20);
     store_flush(s);
     int n = 0;
     ASSERT_EQ(store_scan(s, 0, INT64_MAX, count_rows, &n, &e), 0);
     ASSERT_EQ(n, 15);
     store_close(s);
-    ASSERT_EQ(sql_int(path, "SELECT min(id) FROM hg_requests WHERE request_id = 'req-10'"), 11);
-    ASSERT_EQ(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'hg_batch%'"), 0);
-    unlink(path);
+    ASSERT_EQ(sql_int(t.path, "SELECT min(id) FROM hg_requests WHERE request_id = 'req-10'"), 11);
+    ASSERT_EQ(sql_int(t.path, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'hg_batch%'"), 0);
+    unlink(t.path);
 }
