@@ -1071,6 +1071,40 @@ static const char *const kv_ident_stop[] = {
     "accesscontrol", "authenticat", "authoriz",  "_len",        "_id_",       "_enabled",
     "_policy",       "_rotation",   "_ref",      "arn",         "_field"};
 
+/* After a password keyword, skips a short phrase naming whose password it is: a preposition or
+ * pronoun ("for", "of", "to", "on", "at", "we", "i", "you") and up to five more words ("for the
+ * staging server", "of my bank account", "we use"). Returns where "is" or ':' may follow, or k
+ * when there is no such phrase. */
+static size_t
+skip_owner_phrase(const char *p, size_t n, size_t k)
+{
+    static const char *const lead[] = {"for ", "of ", "to ",  "on ",  "at ",
+                                       "we ",  "i ",  "you ", "from "};
+    size_t i = 0;
+    for (; i < sizeof(lead) / sizeof(lead[0]); i++)
+        if (n - k > strlen(lead[i]) && !strncasecmp(p + k, lead[i], strlen(lead[i])))
+            break;
+    if (i == sizeof(lead) / sizeof(lead[0]))
+        return k;
+    size_t t = k;
+    for (int words = 0; words < 6 && t < n; words++) {
+        if (words > 0 && (!strncasecmp(p + t, "is ", 3) || p[t] == ':'))
+            return t;
+        size_t w = t;
+        while (t < n && (is_alnum((unsigned char)p[t]) || p[t] == '\'' || p[t] == '-') &&
+               t - w < 24)
+            t++;
+        if (t == w)
+            return k;
+        if (t < n && p[t] == ':')
+            return t;
+        if (t >= n || p[t] != ' ')
+            return k;
+        t++;
+    }
+    return t < n && !strncasecmp(p + t, "is ", 3) ? t : k;
+}
+
 /* keyword = value ("api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x"): the
  * identifier around the keyword at [ws, we), an assignment operator, then a
  * value that is long, random-looking and no placeholder. password-like keywords accept lower
@@ -1142,12 +1176,16 @@ do_keyword(struct scan_scratch *ss, const char *p, size_t n, size_t ws, size_t w
         }
     }
     if (!found) {
-        /* "password is X", "--password X", "password X" (CLI) */
-        if (password && k + 3 < n && !strncasecmp(p + k, "is ", 3) && op > ie) {
-            k += 3;
+        /* "password is X", "the password for the staging db is X", "api key is X" */
+        size_t t = password && op > ie ? skip_owner_phrase(p, n, k) : k;
+        if (op > ie && t + 3 < n && !strncasecmp(p + t, "is ", 3)) {
+            k = op = t + 3;
             found = true;
-        } else if (is >= 2 && p[is - 1] == '-' && op > ie && p[op - 1] == ' ') {
-            found = true; /* a command-line flag: --password X */
+        } else if (t > k && t < n && p[t] == ':') {
+            k = op = t + 1; /* "password for the vpn: X" */
+            found = true;
+        } else if (p[is] == '-' && op > ie && p[op - 1] == ' ') {
+            found = true; /* a command-line flag: --password X (the identifier took the dashes) */
         }
         if (!found)
             return;
