@@ -9,16 +9,18 @@ hello thanks please thank sorry yes okay sure help call email phone today tomorr
 apple google amazon microsoft meta tesla
 name baby princess prince island islands group inc ltd company corp sierra florida rica costa puerto virgin saint marino guinea leone salvador kitts nevis verde""".split()
 stop=words|set(extra)
-def load(f, minlen=2):
+def load(f, minlen=2, keep_words=False):
     out=set()
     for w in open(f).read().split('\n'):
         w=w.strip()
         if len(w)<minlen or not w[0].isupper(): continue
-        if w.lower() in stop: continue
+        if w.lower() in stop and not (keep_words and w.lower() in words and w.lower() not in extra): continue
         if not re.match(r"^[^\W\d_][^\W\d_'\-]*$", w): continue
         out.add(w)
     return sorted(out, key=lambda s: s.encode())
-first=load('first.txt'); last=load('last.txt',3); places=load('city.txt',3)
+# A first name that is also an English word ("Peter", "Carol", "Dean") stays a first name: it is in
+# the stop list too, so alone it is no name, but before a last name or after "my name is" it is.
+first=load('first.txt', keep_words=True); last=load('last.txt',3); places=load('city.txt',3)
 places=sorted(set(places)|set(load('country.txt',4)), key=lambda s:s.encode())
 def blob(name, lst):
     s='const char %s[] =\n' % name

@@ -1467,7 +1467,8 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             score = 0.85;
         } else if (f0 && nw > 1 &&
                    ((l1 && !(s0 && s1)) ||
-                    (!s0 && !s1 && !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1])))) {
+                    ((!s0 || (g & CTX_NAME)) && !s1 &&
+                     !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1])))) {
             end = we[1];
             if (nw > 2 && scan_dict_has(&sc->last, p + ws[2], we[2] - ws[2]))
                 end = we[2];
@@ -1543,6 +1544,13 @@ do_street(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ct
     while (k < n && is_dig((unsigned char)p[k]) && k - ds < 6)
         k++;
     if (k > ds && !(k < n && is_dig((unsigned char)p[k]))) {
+        /* "from gate 22", "in unit 5", "at box 3": a lowercase suffix word after a function
+         * word is a gate, a unit or a box, not the tail of a street name */
+        static const char *const fwords[] = {"from", "at", "to",   "in",  "on", "the",  "a",
+                                             "of",   "by", "into", "for", "my", "this", "that"};
+        if (p[ws] >= 'a' && p[ws] <= 'z' &&
+            prev_word_is(p, ws, fwords, sizeof(fwords) / sizeof(fwords[0])))
+            return;
         if (k < n && is_alpha((unsigned char)p[k]) &&
             !(k + 1 < n && is_alpha((unsigned char)p[k + 1])))
             k++;

@@ -793,6 +793,22 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
         }
     }
     bool health = (ss->ctx_all & CTX_HEALTH) || ss->health_code;
+    /* A date in a date-of-birth field ("DOB 2015-06-02", "date of birth: 12 March 1985")
+     * identifies a person together with their name or their health data (a HIPAA identifier);
+     * alone it is a date. "born in 1961" in prose is no field: public figures' biographies. */
+    bool dob = false, named = false;
+    if (ss->ctx_all & CTX_DOBFORM) {
+        for (size_t i = 0; i < ss->nents; i++) {
+            const struct scan_entity *e = &ss->ents[i];
+            if (e->score < 0)
+                continue;
+            if (e->type == SCAN_PERSON && e->score >= 0.7)
+                named = true;
+            if (e->type == SCAN_DATE_TIME &&
+                (scan_ctx_near(ss, e->start, e->start, 24, 0) & CTX_DOBFORM))
+                dob = true;
+        }
+    }
     unsigned classes = 0;
     bool sensitive = ss->overflow;
     k = 0;
@@ -802,6 +818,11 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
             continue;
         e.cls = class_of(s, e.type);
         e.over = e.score >= threshold_of(s, e.type);
+        if (dob && (named || health) &&
+            ((e.type == SCAN_PERSON && e.score >= 0.7) ||
+             (e.type == SCAN_DATE_TIME &&
+              (scan_ctx_near(ss, e.start, e.start, 24, 0) & CTX_DOBFORM))))
+            e.over = true;
         /* A name alone is not sensitive (the labelling policy: public figures, colleagues in a
          * draft); a name with health context is PHI. */
         if (health && e.type == SCAN_PERSON && e.score >= s->cfg.person_phi_score)
@@ -907,9 +928,13 @@ req_image(const struct scanner *s, struct scan_scratch *ss, const cJSON *node,
 static bool
 is_meta_key(const char *k)
 {
-    static const char *const keys[] = {"model", "role", "type", "id", "tool_call_id", "object",
-                                       "finish_reason", "detail", "format", "encoding_format",
-                                       "service_tier", "reasoning_effort", "media_type", NULL};
+    static const char *const keys[] = {"model",         "role",
+                                       "type",          "id",
+                                       "tool_call_id",  "object",
+                                       "finish_reason", "detail",
+                                       "format",        "encoding_format",
+                                       "service_tier",  "reasoning_effort",
+                                       "media_type",    NULL};
     for (const char *const *p = keys; *p; p++)
         if (strcmp(*p, k) == 0)
             return true;
@@ -927,7 +952,8 @@ static void
 req_media(const struct scanner *s, struct scan_scratch *ss, const cJSON *member, const char *inner,
           struct scan_result *acc, struct req_walk *w)
 {
-    const cJSON *d = cJSON_IsObject(member) ? cJSON_GetObjectItemCaseSensitive(member, inner) : NULL;
+    const cJSON *d =
+        cJSON_IsObject(member) ? cJSON_GetObjectItemCaseSensitive(member, inner) : NULL;
     const cJSON *node = d ? d : member;
     /* a malformed part (no url/data member) still counts: the entity then points at the
      * part's object rather than at a string */

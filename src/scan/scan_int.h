@@ -70,6 +70,7 @@ enum {
     CTX_NOTPHONE = 1u << 23, /* order/tracking/invoice/ISBN: a number here is not a phone */
     CTX_MONTH = 1u << 24,    /* month name: "May 5, 2021", "5th of March" */
     CTX_WEEKDAY = 1u << 25,  /* weekday name: a DATE_TIME on its own */
+    CTX_DOBFORM = 1u << 26,  /* "DOB", "date of birth": a form's birth-date field, not prose */
 };
 
 struct scan_word {
@@ -130,7 +131,7 @@ struct scan_config {
     bool disabled[SCAN_NTYPES];    /* built-in types turned off */
     double threshold[SCAN_NTYPES]; /* per-type score needed for `sensitive` */
     double min_score;              /* entities below are not reported */
-    double person_phi_score; /* PERSON score that, with health context, is PHI */
+    double person_phi_score;       /* PERSON score that, with health context, is PHI */
     char **disabled_secrets;       /* SECRET_* names turned off ("SECRET" = all); owned */
     size_t ndisabled_secrets;      /* entries */
     struct scan_custom *customs;   /* custom regex and deny-list entities; owned */
