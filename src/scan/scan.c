@@ -796,18 +796,20 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
     /* A date in a date-of-birth field ("DOB 2015-06-02", "date of birth: 12 March 1985")
      * identifies a person together with their name or their health data (a HIPAA identifier);
      * alone it is a date. "born in 1961" in prose is no field: public figures' biographies. */
-    bool dob = false, named = false;
-    if (ss->ctx_all & CTX_DOBFORM) {
-        for (size_t i = 0; i < ss->nents; i++) {
-            const struct scan_entity *e = &ss->ents[i];
-            if (e->score < 0)
-                continue;
-            if (e->type == SCAN_PERSON && e->score >= 0.7)
-                named = true;
-            if (e->type == SCAN_DATE_TIME &&
-                (scan_ctx_near(ss, e->start, e->start, 24, 0) & CTX_DOBFORM))
-                dob = true;
-        }
+    bool dob = false, named = false, person = false;
+    for (size_t i = 0; i < ss->nents; i++) {
+        const struct scan_entity *e = &ss->ents[i];
+        if (e->score < 0)
+            continue;
+        /* names that survived overlap resolution: not part of an address ("Avenue Anatole
+         * France") */
+        if (e->type == SCAN_PERSON && e->score >= s->cfg.person_phi_score)
+            person = true;
+        if (e->type == SCAN_PERSON && e->score >= 0.7)
+            named = true;
+        if ((ss->ctx_all & CTX_DOBFORM) && e->type == SCAN_DATE_TIME &&
+            (scan_ctx_near(ss, e->start, e->start, 24, 0) & CTX_DOBFORM))
+            dob = true;
     }
     unsigned classes = 0;
     bool sensitive = ss->overflow;
@@ -818,6 +820,12 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
             continue;
         e.cls = class_of(s, e.type);
         e.over = e.score >= threshold_of(s, e.type);
+        /* An address is sensitive by default (a mailing address is usually someone's: fail
+         * closed), but not one the text says is a public place's ("the museum is located at",
+         * "our office at", "the hotel on") when no person is named. */
+        if (e.type == SCAN_LOCATION && !person && (ss->ctx_all & CTX_PUBLIC) &&
+            !(ss->ctx_all & CTX_NAME))
+            e.over = false;
         if (dob && (named || health) &&
             ((e.type == SCAN_PERSON && e.score >= 0.7) ||
              (e.type == SCAN_DATE_TIME &&

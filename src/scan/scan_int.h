@@ -71,6 +71,7 @@ enum {
     CTX_MONTH = 1u << 24,    /* month name: "May 5, 2021", "5th of March" */
     CTX_WEEKDAY = 1u << 25,  /* weekday name: a DATE_TIME on its own */
     CTX_DOBFORM = 1u << 26,  /* "DOB", "date of birth": a form's birth-date field, not prose */
+    CTX_PUBLIC = 1u << 27,   /* "museum", "located at": an address is a public place's */
 };
 
 struct scan_word {
