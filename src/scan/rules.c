@@ -359,6 +359,11 @@ const struct scan_word scan_words[] = {
     {"mammogram", CTX_HEALTH, 0},
     {"prognosis", CTX_HEALTH, 0},
     {"mental health", CTX_HEALTH, 0},
+    {"blood test", CTX_HEALTH, 0},
+    {"blood work", CTX_HEALTH, 0},
+    {"bloodwork", CTX_HEALTH, 0},
+    {"cholesterol", CTX_HEALTH, 0},
+    {"thyroid", CTX_HEALTH, 0},
     /* people and places */
     {"name", CTX_NAME, 0},
     {"my name is", CTX_NAME, 0},

@@ -803,7 +803,8 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
             continue;
         /* names that survived overlap resolution: not part of an address ("Avenue Anatole
          * France") */
-        if (e->type == SCAN_PERSON && e->score >= s->cfg.person_phi_score)
+        if (e->type == SCAN_PERSON && e->score >= s->cfg.person_phi_score &&
+            !(scan_ctx_near(ss, e->start, e->end, 0, 0) & CTX_PUBLIC)) /* "Hilton Hotel" */
             person = true;
         if (e->type == SCAN_PERSON && e->score >= 0.7)
             named = true;
