@@ -1673,6 +1673,146 @@ do_month(struct scan_scratch *ss, const char *p, size_t n, const struct scan_ctx
 
 /* ---------------------------------------------------------------- driver */
 
+/* ---------------------------------------------------------------- address blocks */
+
+/* Words that end an address when they follow it ("... 14385 for this card", "... last night"). */
+static bool
+addr_stop_word(const char *w, size_t n)
+{
+    static const char *const stop[] = {
+        "for", "please", "this",  "that",   "is",    "are",    "was",  "were", "to",
+        "at",  "when",   "if",    "thanks", "thank", "last",   "with", "from", "by",
+        "on",  "in",     "my",    "your",   "we",    "i",      "he",   "she",  "they",
+        "it",  "can",    "could", "would",  "will",  "should", "as",   "so"};
+    for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++)
+        if (strlen(stop[i]) == n && !strncasecmp(stop[i], w, n))
+            return true;
+    return false;
+}
+
+/* A token of an address block: letters (any script) or a run of digits. */
+static size_t
+addr_token(const char *p, size_t n, size_t i, bool *digits)
+{
+    size_t e = i;
+    *digits = is_dig((unsigned char)p[i]);
+    if (*digits) {
+        while (e < n && is_dig((unsigned char)p[e]))
+            e++;
+    } else {
+        while (e < n && (is_alpha((unsigned char)p[e]) || (unsigned char)p[e] >= 0x80 ||
+                         p[e] == '\'' || p[e] == '-'))
+            e++;
+    }
+    return e;
+}
+
+/* Extends a street or unit line ("suite 763", "1420 Maple Avenue") over the rest of its postal
+ * address: back to the house number on its line or a street line just above, and forward over
+ * city, region and country lines to a postcode, as mail is written:
+ *     58 kvaløyvågvegen 140 / suite 763 / kvaløysletta / mexico 52199
+ *     21 114 rue sidi apt. 789, valverde de valdelacasa, swaziland 14385
+ * The block ends at its postcode (4-6 digits); without one nothing is added forward. Line
+ * prefixes of quoted mail ("> ", "??? ") and one blank line inside are skipped. */
+static void
+address_block(struct scan_scratch *ss, const char *p, size_t n, size_t s, size_t e)
+{
+    size_t s0 = s;
+    /* back, on the same line: words and numbers up to a house number, not past a stop word */
+    size_t b = s, best_b = s;
+    for (int tok = 0; tok < 6 && b > 0; tok++) {
+        size_t t = b;
+        while (t > 0 && (p[t - 1] == ' ' || p[t - 1] == ','))
+            t--;
+        if (t == b || t == 0)
+            break;
+        size_t ws = t;
+        while (ws > 0 && (is_alnum((unsigned char)p[ws - 1]) || (unsigned char)p[ws - 1] >= 0x80 ||
+                          p[ws - 1] == '.' || p[ws - 1] == '\''))
+            ws--;
+        if (ws == t || addr_stop_word(p + ws, t - ws))
+            break;
+        b = ws;
+        if (is_dig((unsigned char)p[ws]))
+            best_b = ws;
+    }
+    s = best_b;
+    /* back, the line above: a street line ("16 salontie 6") when s starts its line */
+    size_t ls = s;
+    while (ls > 0 && (p[ls - 1] == ' ' || p[ls - 1] == '?' || p[ls - 1] == '>'))
+        ls--;
+    if (ls > 0 && p[ls - 1] == '\n') {
+        size_t pe = ls - 1, ps = pe;
+        while (ps > 0 && p[ps - 1] != '\n' && pe - ps < 80)
+            ps--;
+        while (ps < pe && (p[ps] == ' ' || p[ps] == '?' || p[ps] == '>'))
+            ps++;
+        if (ps < pe && is_dig((unsigned char)p[ps])) {
+            int toks = 0;
+            bool ok = true;
+            for (size_t i = ps; i < pe && ok;) {
+                if (p[i] == ' ' || p[i] == ',' || p[i] == '.') {
+                    i++;
+                    continue;
+                }
+                bool dg;
+                size_t te = addr_token(p, pe, i, &dg);
+                ok = te > i && ++toks <= 6 && !(!dg && addr_stop_word(p + i, te - i));
+                i = te;
+            }
+            if (ok && toks >= 2)
+                s = ps;
+        }
+    }
+    /* forward to a postcode */
+    size_t i = e, end = e;
+    int lines = 0, blank = 0;
+    while (i < n && lines <= 4) {
+        char c = p[i];
+        if (c == ' ' || c == ',' || c == '.' || c == '\t' || c == '\r') {
+            i++;
+            continue;
+        }
+        if (c == '\n') {
+            lines++;
+            blank = i + 1 < n && p[i + 1] == '\n' ? blank + 1 : blank;
+            if (blank > 1)
+                break;
+            i++;
+            while (i < n && (p[i] == '?' || p[i] == '>'))
+                i++;
+            continue;
+        }
+        bool dg;
+        size_t te = addr_token(p, n, i, &dg);
+        if (te == i)
+            break;
+        if (dg) {
+            size_t len = te - i;
+            if (len >= 4 && len <= 6 &&
+                !(te < n && (is_alnum((unsigned char)p[te]) || p[te] == '-')))
+                end = te; /* the postcode ends the address */
+            break;
+        }
+        if (addr_stop_word(p + i, te - i) || te - i > 40)
+            break;
+        i = te;
+    }
+    if (s < s0 || end > e)
+        scan_emit(ss, SCAN_LOCATION, NULL, s, end, 0.85);
+}
+
+static void
+address_blocks(struct scan_scratch *ss, const char *p, size_t n)
+{
+    size_t k = ss->nents;
+    for (size_t i = 0; i < k; i++) {
+        const struct scan_entity *e = &ss->ents[i];
+        if (e->type == SCAN_LOCATION && e->score >= 0.85)
+            address_block(ss, p, n, e->start, e->end);
+    }
+}
+
 void
 scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n)
 {
@@ -1773,4 +1913,6 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
         if (c->groups & CTX_KEYWORD)
             do_keyword(ss, p, n, c->start, c->end, (c->groups & CTX_PASSWORD) != 0);
     }
+    /* 5. whole postal addresses around the street and unit lines found above */
+    address_blocks(ss, p, n);
 }
