@@ -1088,7 +1088,7 @@ skip_owner_phrase(const char *p, size_t n, size_t k)
         return k;
     size_t t = k;
     for (int words = 0; words < 6 && t < n; words++) {
-        if (words > 0 && (!strncasecmp(p + t, "is ", 3) || p[t] == ':'))
+        if (words > 0 && ((n - t >= 3 && !strncasecmp(p + t, "is ", 3)) || p[t] == ':'))
             return t;
         size_t w = t;
         while (t < n && (is_alnum((unsigned char)p[t]) || p[t] == '\'' || p[t] == '-') &&
@@ -1102,7 +1102,7 @@ skip_owner_phrase(const char *p, size_t n, size_t k)
             return k;
         t++;
     }
-    return t < n && !strncasecmp(p + t, "is ", 3) ? t : k;
+    return n - t >= 3 && !strncasecmp(p + t, "is ", 3) ? t : k;
 }
 
 /* keyword = value ("api_key: 'x'", "PASSWORD=x", "\"token\": \"x\"", "password is x"): the
@@ -1410,6 +1410,22 @@ prev_word_is(const char *p, size_t i, const char *const *words, size_t nw)
     return false;
 }
 
+/* The text right before i introduces a name: "my name is ", "I'm ", "this is ", "named ",
+ * "call me ", "name: " (case-insensitive, same line). */
+static bool
+name_intro_before(const char *p, size_t i)
+{
+    static const char *const intro[] = {"name is ", "name's ",  "i am ",  "i'm ",    "this is ",
+                                        "named ",   "call me ", "name: ", "called ", "i’m "};
+    for (size_t k = 0; k < sizeof(intro) / sizeof(intro[0]); k++) {
+        size_t m = strlen(intro[k]);
+        if (i >= m && !strncasecmp(p + i - m, intro[k], m) &&
+            (i == m || !is_alpha((unsigned char)p[i - m - 1])))
+            return true;
+    }
+    return false;
+}
+
 static void
 names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n)
 {
@@ -1434,9 +1450,11 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         /* the title must end right before the name ("Dr. Smith", "Mr Smith") */
         bool titled = (ss->ctx_all & CTX_TITLE) && ws[0] >= 2 &&
                       (scan_ctx_near(ss, ws[0] - 1, ws[0] - 1, 1, 1) & CTX_TITLE);
+        /* "My name is Nunzia", "I'm Tamerlan": any capitalised word a name is introduced by */
+        bool intro = !titled && name_intro_before(p, ws[0]);
         /* most capitalised words in prose are no name and no place: one hash and a bloom
          * test reject them before any dictionary probe (measured: names pass 3x faster) */
-        if (!titled && !sc_bloom_has(sc, p + ws[0], we[0] - ws[0])) {
+        if (!titled && !intro && !sc_bloom_has(sc, p + ws[0], we[0] - ws[0])) {
             i = we[0];
             continue;
         }
@@ -1464,6 +1482,10 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         double score = 0;
         if (titled && !s0) {
             end = we[nw > 2 ? 1 : nw - 1];
+            score = 0.85;
+        } else if (intro && !s0 && !pl0) {
+            end = nw > 1 && !s1 && !scan_dict_has(&sc->places, p + ws[1], we[1] - ws[1]) ? we[1]
+                                                                                         : we[0];
             score = 0.85;
         } else if (f0 && nw > 1 &&
                    ((l1 && !(s0 && s1)) ||
@@ -1500,6 +1522,162 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
             scan_emit(ss, SCAN_LOCATION, NULL, ws[0], pend, prep || comma ? 0.6 : 0.45);
         }
         i = we[nw - 1];
+    }
+}
+
+/* A lower-case word as the dictionaries spell it: the first letter (ASCII) upper-cased into buf.
+ * Returns its length, 0 when it does not fit or does not start with a-z. */
+static size_t
+capitalised(const char *p, size_t s, size_t e, char *buf, size_t cap)
+{
+    if (e - s < 2 || e - s >= cap || !(p[s] >= 'a' && p[s] <= 'z'))
+        return 0;
+    memcpy(buf, p + s, e - s);
+    buf[0] = (char)(buf[0] - 'a' + 'A');
+    return e - s;
+}
+
+static size_t
+lower_word(const char *p, size_t n, size_t i)
+{
+    size_t k = i;
+    while (k < n && ((p[k] >= 'a' && p[k] <= 'z') || (unsigned char)p[k] >= 0x80))
+        k++;
+    return k;
+}
+
+/* All-lower-case text ("samantha is a very sympathetic person", "they had 6: natalina,
+ * thomas, crystal"): names looked up as the dictionaries spell them. A first name that is no
+ * English word and no place is a name (0.5, as in mixed case); followed by a last name, or
+ * after "my name is", a full one (0.85). Runs only when the text has no upper-case letter. */
+static void
+lower_names(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n)
+{
+    if (n < 8 || n > 4096)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] >= 'A' && p[i] <= 'Z')
+            return;
+    char b1[48], b2[48];
+    size_t i = 0;
+    while (i < n) {
+        if (!(p[i] >= 'a' && p[i] <= 'z') || (i > 0 && is_wordc((unsigned char)p[i - 1]))) {
+            i++;
+            continue;
+        }
+        size_t e1 = lower_word(p, n, i);
+        size_t l1 = capitalised(p, i, e1, b1, sizeof(b1));
+        if (l1 == 0 ||
+            (e1 < n && (is_dig((unsigned char)p[e1]) || p[e1] == '_' || p[e1] == '\''))) {
+            i = e1 > i ? e1 : i + 1;
+            continue;
+        }
+        bool intro = name_intro_before(p, i);
+        bool f = scan_dict_has(&sc->first, b1, l1) && !scan_dict_has(&sc->stop, b1, l1) &&
+                 !scan_dict_has(&sc->places, b1, l1);
+        if (!f && !(intro && !scan_dict_has(&sc->stop, b1, l1))) {
+            i = e1;
+            continue;
+        }
+        size_t end = e1;
+        double score = 0;
+        if (e1 + 1 < n && p[e1] == ' ') {
+            size_t e2 = lower_word(p, n, e1 + 1);
+            size_t l2 = capitalised(p, e1 + 1, e2, b2, sizeof(b2));
+            if (f && l2 && scan_dict_has(&sc->last, b2, l2) && !scan_dict_has(&sc->stop, b2, l2)) {
+                end = e2;
+                score = 0.85;
+            }
+        }
+        /* a first name alone in lower case is too often a word ("idea", "virginia"): only
+         * after an introduction, a relation ("my son kevin") or in a list of names */
+        static const char *const rel[] = {
+            "son",       "daughter",   "wife",    "husband", "mom",   "mother",    "dad",
+            "father",    "brother",    "sister",  "friend",  "boss",  "colleague", "partner",
+            "boyfriend", "girlfriend", "child",   "patient", "named", "him",       "her",
+            "dear",      "mr",         "mrs",     "ms",      "dr",    "uncle",     "aunt",
+            "cousin",    "grandma",    "grandpa", "nephew",  "niece"};
+        if (score == 0 && intro)
+            score = 0.85;
+        else if (score == 0 && prev_word_is(p, i, rel, sizeof(rel) / sizeof(rel[0])))
+            score = 0.7;
+        else if (score == 0 && ((i >= 2 && p[i - 2] == ',') || (e1 < n && p[e1] == ',') ||
+                                (i >= 4 && !strncmp(p + i - 4, "and ", 4))))
+            score = 0.5; /* an item of a list: "natalina, thomas, crystal" */
+        if (score == 0) {
+            i = e1;
+            continue;
+        }
+        scan_emit(ss, SCAN_PERSON, NULL, i, end, score);
+        i = end;
+    }
+}
+
+/* Lists of people: "They had 6: Malon, Mark, Kaylee, Brandi, Miguel and Jennifer", "our 3
+ * founders: Kovalev, Lee and Phillips". A list of 3 or more capitalised items (one or two words),
+ * the last after "and", in which at least two items are dictionary names and none is a place:
+ * every item is a name, the unknown ones included. */
+static void
+name_lists(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        i = next_upper(p, n, i);
+        if (i >= n)
+            break;
+        if (i > 0 && is_wordc((unsigned char)p[i - 1])) {
+            i++;
+            continue;
+        }
+        size_t is[12], ie[12], we1[12];
+        int ni = 0;
+        bool and_seen = false;
+        size_t k = i;
+        while (ni < 12) {
+            size_t e1 = cap_word(p, n, k);
+            if (e1 == k)
+                break;
+            size_t e = e1;
+            if (e + 1 < n && p[e] == ' ') {
+                size_t e2 = cap_word(p, n, e + 1);
+                if (e2 > e + 1)
+                    e = e2;
+            }
+            is[ni] = k;
+            ie[ni] = e;
+            we1[ni] = e1;
+            ni++;
+            if (and_seen)
+                break;
+            if (e + 2 < n && p[e] == ',' && p[e + 1] == ' ') {
+                k = e + 2;
+                if (k + 4 < n && !strncmp(p + k, "and ", 4)) {
+                    k += 4;
+                    and_seen = true;
+                }
+            } else if (e + 5 < n && !strncmp(p + e, " and ", 5)) {
+                k = e + 5;
+                and_seen = true;
+            } else {
+                break;
+            }
+        }
+        if (ni >= 3 && and_seen) {
+            int known = 0, places = 0;
+            for (int j = 0; j < ni; j++) {
+                size_t l = we1[j] - is[j];
+                if (scan_dict_has(&sc->places, p + is[j], l))
+                    places++;
+                else if (!scan_dict_has(&sc->stop, p + is[j], l) &&
+                         (scan_dict_has(&sc->first, p + is[j], l) ||
+                          scan_dict_has(&sc->last, p + is[j], l)))
+                    known++;
+            }
+            if (known >= 2 && places == 0)
+                for (int j = 0; j < ni; j++)
+                    scan_emit(ss, SCAN_PERSON, NULL, is[j], ie[j], 0.7);
+        }
+        i = ni ? ie[ni - 1] : i + 1;
     }
 }
 
@@ -1845,6 +2023,8 @@ scan_detect(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
     digit_pass(ss, p, n);
     colon_pass(ss, p, n);
     names_pass(sc, ss, p, n);
+    name_lists(sc, ss, p, n);
+    lower_names(sc, ss, p, n);
     /* 3. literal triggers */
     for (size_t i = 0; i < ss->nhits; i++) {
         const struct scan_hit *h = &ss->hits[i];
