@@ -310,6 +310,8 @@ gateway_run(const struct config *cfg)
         fprintf(stderr, "hybridgate: %s\n", err.msg);
         goto out;
     }
+    log_info("serve", "scanner patterns %s",
+             scan_db_cached(gw.scanner) ? "read from the compiled-database cache" : "compiled");
     if (route_config_load(cfg_get(cfg->doc.root, "routing"), cfg, &gw.routes, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         goto out;

@@ -172,6 +172,7 @@ config_cleanup(struct scan_config *c)
     for (size_t i = 0; i < c->nallow; i++)
         free(c->allow[i]);
     free(c->allow);
+    free(c->cache_dir);
     memset(c, 0, sizeof(*c));
 }
 
@@ -196,6 +197,7 @@ config_copy(struct scan_config *dst, const struct scan_config *src)
     dst->allow = xcalloc(src->nallow + 1, sizeof(char *));
     for (size_t i = 0; i < src->nallow; i++)
         dst->allow[i] = xstrdup(src->allow[i]);
+    dst->cache_dir = src->cache_dir ? xstrdup(src->cache_dir) : NULL;
 }
 
 /* Reads a sequence of scalars into a NULL-terminated owned array. */
@@ -278,7 +280,7 @@ int
 scan_config_load(const struct cfg_node *sec, struct scan_config **out, struct hg_err *err)
 {
     static const char *const keys[] = {"disable", "thresholds", "min_score", "deny",
-                                       "custom",  "allow",      NULL};
+                                       "custom",  "allow",      "cache",     NULL};
     struct scan_config *c = xcalloc(1, sizeof(*c));
     config_defaults(c);
     *out = NULL;
@@ -354,6 +356,13 @@ scan_config_load(const struct cfg_node *sec, struct scan_config **out, struct hg
     n = cfg_get(sec, "allow");
     if (n != NULL && read_strings(n, &c->allow, &c->nallow, err) < 0)
         goto fail;
+    n = cfg_get(sec, "cache"); /* a directory, or off */
+    if (n != NULL) {
+        if (cfg_want_scalar(n, err) < 0)
+            goto fail;
+        bool off = !strcmp(n->value, "off") || !strcmp(n->value, "false") || !*n->value;
+        c->cache_dir = xstrdup(off ? "" : n->value);
+    }
 ok:
     *out = c;
     return 0;
@@ -575,16 +584,9 @@ scan_new(const struct scan_config *c, struct hg_err *err)
 #undef ADD
     s->ntrigs = pl.n;
 
-    hs_database_t *db = NULL;
-    hs_compile_error_t *ce = NULL;
-    if (hs_compile_multi((const char *const *)pl.exprs, pl.flags, pl.ids, (unsigned)pl.n,
-                         HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
-        hg_err_set(err, 500, HG_ERR_SERVER, NULL, "scanner: pattern %d does not compile: %s",
-                   ce ? ce->expression : -1, ce ? ce->message : "?");
-        hs_free_compile_error(ce);
+    if (scan_db_build((const char *const *)pl.exprs, pl.flags, pl.ids, (unsigned)pl.n,
+                      s->cfg.cache_dir, &s->db, &s->origin, err) < 0)
         goto fail;
-    }
-    s->db = db;
     dict_init(&s->first, scan_first_names, scan_first_names_len);
     dict_init(&s->last, scan_last_names, scan_last_names_len);
     dict_init(&s->places, scan_places, scan_places_len);
@@ -607,6 +609,12 @@ fail:
     free(pl.ids);
     scan_free(s);
     return NULL;
+}
+
+bool
+scan_db_cached(const struct scanner *s)
+{
+    return s != NULL && s->origin == SCAN_DB_CACHED;
 }
 
 void

@@ -78,6 +78,9 @@ struct scanner;
 /* Compiles the database (about 0.1 s). c may be NULL for defaults; the scanner copies what it
  * needs, so c may be freed after. NULL with err set when a custom regex does not compile. */
 struct scanner *scan_new(const struct scan_config *c, struct hg_err *err);
+/* The scanner's compiled pattern database was read from the cache directory (`scanner: cache`)
+ * rather than compiled by this process. */
+bool scan_db_cached(const struct scanner *s);
 void scan_free(struct scanner *s);
 
 /* Per-thread state: Vectorscan scratch and result buffers. Never NULL (aborts on OOM). */

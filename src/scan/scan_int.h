@@ -139,7 +139,19 @@ struct scan_config {
     size_t ncustoms;               /* entries */
     char **allow;                  /* exact values never reported; owned */
     size_t nallow;                 /* entries */
+    char *cache_dir;               /* compiled-database cache: NULL = default dir, "" = off */
 };
+
+/* Where scan_new's Vectorscan database came from (dbcache.c). */
+enum scan_db_origin { SCAN_DB_COMPILED, SCAN_DB_CACHED };
+
+/* A database for the n patterns: deserialized from cache_dir (NULL = the default directory,
+ * "" = no cache) when a file for exactly these patterns, this library and this CPU is there,
+ * else compiled and, best effort, stored there. 0 with *out (an hs_database_t), or -1 with
+ * err->msg when a pattern does not compile. */
+int scan_db_build(const char *const *exprs, const unsigned *flags, const unsigned *ids, unsigned n,
+                  const char *cache_dir, void **out, enum scan_db_origin *origin,
+                  struct hg_err *err);
 
 /* Open-addressing hash set over one NUL-separated word blob. */
 struct scan_dict {
@@ -157,7 +169,8 @@ struct scanner {
     unsigned char (*charsets)[32];              /* body charset bitmap per secret rule; owned */
     bool *rule_on;                              /* per secret rule: enabled by config; owned */
     struct scan_dict first, last, places, stop; /* name dictionaries */
-    unsigned char *bloom; /* SCAN_BLOOM_BYTES: 2-probe filter over first/last/places */
+    unsigned char *bloom;       /* SCAN_BLOOM_BYTES: 2-probe filter over first/last/places */
+    enum scan_db_origin origin; /* compiled here or read from the cache */
 };
 #define SCAN_BLOOM_BYTES (1u << 16)
 
