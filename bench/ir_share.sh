@@ -36,6 +36,8 @@ port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));pri
 UP=$(port)
 GP=$(port)
 . bench/json_upstream.sh
+. bench/gw_ready.sh
+NAME=ir_share
 json_upstream_conf "$TMP" "$UP" > "$TMP/nginx.conf"
 nginx -c "$TMP/nginx.conf" -p "$TMP" 2>/dev/null
 cat > "$TMP/gw.yaml" <<YAML
@@ -61,13 +63,7 @@ LUA
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$TMP/cg.out" \
     "$BIN" serve -c "$TMP/gw.yaml" >"$TMP/gw.log" 2>&1 &
 VG=$!
-i=0
-until curl -s -o /dev/null "http://127.0.0.1:$GP/healthz"; do
-    i=$((i + 1)); [ $i -gt 150 ] && { cat "$TMP/gw.log" >&2; exit 1; }; sleep 0.2
-done
-code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-    -d '{"model":"m","messages":[{"role":"user","content":"x"}]}' "http://127.0.0.1:$GP/v1/chat/completions")
-[ "$code" = 200 ] || { echo "ir_share: gateway answered $code" >&2; exit 1; }
+gw_ready "$GP" "$TMP/gw.log" 150 0.2
 sleep 1 # the store writer lingers up to 500 ms for a batch: that row is written before we count
 callgrind_control -i on "$VG" >/dev/null 2>&1
 wrk -t1 -c"$CONNS" -d"$DURATION" -s "$TMP/post.lua" "http://127.0.0.1:$GP/v1/chat/completions" > "$TMP/wrk.out"

@@ -33,6 +33,7 @@ port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));pri
 
 UP=$(port)
 . bench/json_upstream.sh
+. bench/gw_ready.sh
 json_upstream_conf "$TMP" "$UP" > "$TMP/nginx.conf"
 taskset -c 0 nginx -c "$TMP/nginx.conf" -p "$TMP" 2>/dev/null
 
@@ -53,14 +54,7 @@ start_gw() { # $1 = base|full
     taskset -c 0 "$BIN" serve -c "$TMP/gw-$1.yaml" >"$TMP/gw-$1.out" 2>"$TMP/gw-$1.err" &
     GWPID=$!
     PIDS="$PIDS $GWPID"
-    i=0
-    until curl -s -o /dev/null "http://127.0.0.1:$GP/healthz"; do
-        i=$((i + 1)); [ $i -gt 100 ] && { cat "$TMP/gw-$1.err" >&2; exit 1; }; sleep 0.05
-    done
-    # check one answer before measuring: a fast error page is not a result
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-        -d '{"model":"m","messages":[{"role":"user","content":"x"}]}' "http://127.0.0.1:$GP/v1/chat/completions")
-    [ "$code" = 200 ] || { echo "$NAME: gateway answered $code" >&2; exit 1; }
+    gw_ready "$GP" "$TMP/gw-$1.err" 100 0.05
 }
 stop_gw() { kill "$GWPID"; wait "$GWPID" 2>/dev/null || true; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$GWPID/stat"; }

@@ -1381,6 +1381,18 @@ sc_bloom_has(const struct scanner *sc, const char *w, size_t n)
 
 /* A capitalised word at i: [A-Z] then letters (ASCII or UTF-8), apostrophes, inner hyphens.
  * Returns its end, or i when none. */
+/* The first uppercase ASCII letter at or after i that starts a word, or n. */
+static size_t
+next_word_upper(const char *p, size_t n, size_t i)
+{
+    for (;;) {
+        i = next_upper(p, n, i);
+        if (i >= n || i == 0 || !is_wordc((unsigned char)p[i - 1]))
+            return i;
+        i++;
+    }
+}
+
 static size_t
 cap_word(const char *p, size_t n, size_t i)
 {
@@ -1433,14 +1445,9 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
                                         "visit", "visiting", "moved", "lives", "born"};
     size_t i = 0;
     while (i < n) {
-        /* find an uppercase ASCII letter at a word start */
-        i = next_upper(p, n, i);
+        i = next_word_upper(p, n, i);
         if (i >= n)
             break;
-        if (i > 0 && is_wordc((unsigned char)p[i - 1])) {
-            i++;
-            continue;
-        }
         size_t w1e = cap_word(p, n, i);
         if (w1e == i) {
             i++;
@@ -1622,13 +1629,9 @@ name_lists(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
 {
     size_t i = 0;
     while (i < n) {
-        i = next_upper(p, n, i);
+        i = next_word_upper(p, n, i);
         if (i >= n)
             break;
-        if (i > 0 && is_wordc((unsigned char)p[i - 1])) {
-            i++;
-            continue;
-        }
         size_t is[12], ie[12], we1[12];
         int ni = 0;
         bool and_seen = false;
