@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Shared by bench/metrics_overhead.sh and bench/store_overhead.sh (sourced, POSIX sh): the same gateway
-# binary and upstream, run as BASE and FULL alternately for ROUNDS rounds at CONNS connections, wrk on
+# binary and upstream, run as BASE and FULL alternately (ABBA) for ROUNDS rounds at CONNS connections, wrk on
 # CPU 1, upstream and gateway on CPU 0; medians of requests/s and of the gateway's CPU time per request
 # (all its threads). The caller sets NAME and defines config_for MODE (prints the YAML that differs),
 # after_run MODE (gateway still up) and after_stop MODE, then calls measure and report.
@@ -91,7 +91,11 @@ measure() {
     : > "$TMP/base.thr"; : > "$TMP/full.thr"
     r=0
     while [ $r -lt "$ROUNDS" ]; do
-        for mode in base full; do
+        # ABBA order: a machine that drifts (other tenants, clocks) over the minutes of a run
+        # weighs on both modes alike instead of always on the one measured second
+        order="base full"
+        [ $((r % 2)) = 1 ] && order="full base"
+        for mode in $order; do
             start_gw $mode
             run_wrk $mode
             after_run $mode

@@ -9,7 +9,7 @@
 # --json); method and knobs in bench/overhead_lib.sh.
 NAME=store_overhead
 THREAD=hg-store
-ROUNDS=${ROUNDS:-5} # a 1-2 % effect under +-5 % run-to-run noise: medians of 5 pairs
+ROUNDS=${ROUNDS:-6} # a 1-2 % effect under +-5 % run-to-run noise: medians of 6 pairs, ABBA
 . "$(dirname "$0")/overhead_lib.sh"
 config_for() {
     printf 'metrics:\n  enabled: false\naccess_log: "off"\n'

@@ -1422,19 +1422,45 @@ prev_word_is(const char *p, size_t i, const char *const *words, size_t nw)
     return false;
 }
 
-/* The text right before i introduces a name: "my name is ", "I'm ", "this is ", "named ",
- * "call me ", "name: " (case-insensitive, same line). */
+/* True when the len bytes at w spell word, ASCII case-insensitively. */
+static bool
+word_is(const char *w, size_t len, const char *word)
+{
+    return strlen(word) == len && !strncasecmp(w, word, len);
+}
+
+/* The text right before i introduces a name: "my name is ", "I'm ", "I am ", "named ",
+ * "call me ", "name: " (case-insensitive, same line). Only when the text has a CTX_NAME word;
+ * it looks at the one word before i first and at a second only for "is"/"am"/"me". */
 static bool
 name_intro_before(const char *p, size_t i)
 {
-    static const char *const intro[] = {"name is ", "name's ",  "i am ",  "i'm ",    "this is ",
-                                        "named ",   "call me ", "name: ", "called ", "i’m "};
-    for (size_t k = 0; k < sizeof(intro) / sizeof(intro[0]); k++) {
-        size_t m = strlen(intro[k]);
-        if (i >= m && !strncasecmp(p + i - m, intro[k], m) &&
-            (i == m || !is_alpha((unsigned char)p[i - m - 1])))
-            return true;
-    }
+    if (i < 3 || p[i - 1] != ' ')
+        return false;
+    size_t e = i - 1, s = e;
+    while (s > 0 && p[s - 1] != ' ' && p[s - 1] != '\n' && e - s < 8)
+        s--;
+    size_t l = e - s;
+    const char *w = p + s;
+    if (l < 2 || l > 6)
+        return false;
+    if (word_is(w, l, "i'm") || word_is(w, l, "named") || word_is(w, l, "name:") ||
+        word_is(w, l, "name's") || word_is(w, l, "i\u2019m"))
+        return true;
+    if (l != 2 || s < 3 || p[s - 1] != ' ')
+        return false;
+    /* the word before "is", "am", "me" */
+    size_t e2 = s - 1, s2 = e2;
+    while (s2 > 0 && p[s2 - 1] != ' ' && p[s2 - 1] != '\n' && e2 - s2 < 6)
+        s2--;
+    const char *w2 = p + s2;
+    size_t l2 = e2 - s2;
+    if (word_is(w, l, "is"))
+        return word_is(w2, l2, "name");
+    if (word_is(w, l, "am"))
+        return word_is(w2, l2, "i");
+    if (word_is(w, l, "me"))
+        return word_is(w2, l2, "call");
     return false;
 }
 
@@ -1458,7 +1484,7 @@ names_pass(const struct scanner *sc, struct scan_scratch *ss, const char *p, siz
         bool titled = (ss->ctx_all & CTX_TITLE) && ws[0] >= 2 &&
                       (scan_ctx_near(ss, ws[0] - 1, ws[0] - 1, 1, 1) & CTX_TITLE);
         /* "My name is Nunzia", "I'm Tamerlan": any capitalised word a name is introduced by */
-        bool intro = !titled && name_intro_before(p, ws[0]);
+        bool intro = !titled && (ss->ctx_all & CTX_NAME) && name_intro_before(p, ws[0]);
         /* most capitalised words in prose are no name and no place: one hash and a bloom
          * test reject them before any dictionary probe (measured: names pass 3x faster) */
         if (!titled && !intro && !sc_bloom_has(sc, p + ws[0], we[0] - ws[0])) {
@@ -1624,63 +1650,88 @@ lower_names(const struct scanner *sc, struct scan_scratch *ss, const char *p, si
  * founders: Kovalev, Lee and Phillips". A list of 3 or more capitalised items (one or two words),
  * the last after "and", in which at least two items are dictionary names and none is a place:
  * every item is a name, the unknown ones included. */
+static size_t
+name_list_at(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n, size_t i)
+{
+    size_t is[12], ie[12], we1[12];
+    int ni = 0;
+    bool and_seen = false;
+    size_t k = i;
+    while (ni < 12) {
+        size_t e1 = cap_word(p, n, k);
+        if (e1 == k)
+            break;
+        size_t e = e1;
+        if (e + 1 < n && p[e] == ' ') {
+            size_t e2 = cap_word(p, n, e + 1);
+            if (e2 > e + 1)
+                e = e2;
+        }
+        is[ni] = k;
+        ie[ni] = e;
+        we1[ni] = e1;
+        ni++;
+        if (and_seen)
+            break;
+        if (e + 2 < n && p[e] == ',' && p[e + 1] == ' ') {
+            k = e + 2;
+            if (k + 4 < n && !strncmp(p + k, "and ", 4)) {
+                k += 4;
+                and_seen = true;
+            }
+        } else if (e + 5 < n && !strncmp(p + e, " and ", 5)) {
+            k = e + 5;
+            and_seen = true;
+        } else {
+            break;
+        }
+    }
+    if (ni < 3 || !and_seen)
+        return i;
+    int known = 0, places = 0;
+    for (int j = 0; j < ni; j++) {
+        size_t l = we1[j] - is[j];
+        if (scan_dict_has(&sc->places, p + is[j], l))
+            places++;
+        else if (!scan_dict_has(&sc->stop, p + is[j], l) &&
+                 (scan_dict_has(&sc->first, p + is[j], l) ||
+                  scan_dict_has(&sc->last, p + is[j], l)))
+            known++;
+    }
+    if (known < 2 || places > 0)
+        return i;
+    for (int j = 0; j < ni; j++)
+        scan_emit(ss, SCAN_PERSON, NULL, is[j], ie[j], 0.7);
+    return ie[ni - 1];
+}
+
 static void
 name_lists(const struct scanner *sc, struct scan_scratch *ss, const char *p, size_t n)
 {
+    /* a list shows as "Word, Word": start at each such comma, go back to the first item */
     size_t i = 0;
-    while (i < n) {
-        i = next_word_upper(p, n, i);
-        if (i >= n)
-            break;
-        size_t is[12], ie[12], we1[12];
-        int ni = 0;
-        bool and_seen = false;
-        size_t k = i;
-        while (ni < 12) {
-            size_t e1 = cap_word(p, n, k);
-            if (e1 == k)
+    const char *c;
+    while (i < n && (c = memchr(p + i, ',', n - i)) != NULL) {
+        size_t k = (size_t)(c - p);
+        i = k + 1;
+        if (k + 2 >= n || p[k + 1] != ' ' || !(p[k + 2] >= 'A' && p[k + 2] <= 'Z') || k == 0)
+            continue;
+        size_t ws = k;
+        while (ws > 0 && (is_alpha((unsigned char)p[ws - 1]) || (unsigned char)p[ws - 1] >= 0x80))
+            ws--;
+        if (ws == k || !(p[ws] >= 'A' && p[ws] <= 'Z'))
+            continue;
+        for (int back = 0; back < 10 && ws >= 3 && p[ws - 1] == ' ' && p[ws - 2] == ','; back++) {
+            size_t w = ws - 2;
+            while (w > 0 && (is_alpha((unsigned char)p[w - 1]) || (unsigned char)p[w - 1] >= 0x80))
+                w--;
+            if (w == ws - 2 || !(p[w] >= 'A' && p[w] <= 'Z'))
                 break;
-            size_t e = e1;
-            if (e + 1 < n && p[e] == ' ') {
-                size_t e2 = cap_word(p, n, e + 1);
-                if (e2 > e + 1)
-                    e = e2;
-            }
-            is[ni] = k;
-            ie[ni] = e;
-            we1[ni] = e1;
-            ni++;
-            if (and_seen)
-                break;
-            if (e + 2 < n && p[e] == ',' && p[e + 1] == ' ') {
-                k = e + 2;
-                if (k + 4 < n && !strncmp(p + k, "and ", 4)) {
-                    k += 4;
-                    and_seen = true;
-                }
-            } else if (e + 5 < n && !strncmp(p + e, " and ", 5)) {
-                k = e + 5;
-                and_seen = true;
-            } else {
-                break;
-            }
+            ws = w;
         }
-        if (ni >= 3 && and_seen) {
-            int known = 0, places = 0;
-            for (int j = 0; j < ni; j++) {
-                size_t l = we1[j] - is[j];
-                if (scan_dict_has(&sc->places, p + is[j], l))
-                    places++;
-                else if (!scan_dict_has(&sc->stop, p + is[j], l) &&
-                         (scan_dict_has(&sc->first, p + is[j], l) ||
-                          scan_dict_has(&sc->last, p + is[j], l)))
-                    known++;
-            }
-            if (known >= 2 && places == 0)
-                for (int j = 0; j < ni; j++)
-                    scan_emit(ss, SCAN_PERSON, NULL, is[j], ie[j], 0.7);
-        }
-        i = ni ? ie[ni - 1] : i + 1;
+        size_t end = name_list_at(sc, ss, p, n, ws);
+        if (end > i)
+            i = end;
     }
 }
 

@@ -367,6 +367,10 @@ const struct scan_word scan_words[] = {
     /* people and places */
     {"name", CTX_NAME, 0},
     {"my name is", CTX_NAME, 0},
+    {"name's", CTX_NAME, 0},
+    {"named", CTX_NAME, 0},
+    {"i'm", CTX_NAME, 0},
+    {"call me", CTX_NAME, 0},
     {"i am", CTX_NAME, 0},
     {"dear", CTX_NAME, 0},
     {"regards", CTX_NAME, 0},
