@@ -392,14 +392,7 @@ econ_main(void *arg)
         int64_t wait_ms = (clock_mono_us() - t0) / 1000 * 20;
         if (wait_ms < ADMIN_ECON_REFRESH_MS)
             wait_ms = ADMIN_ECON_REFRESH_MS;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += wait_ms / 1000;
-        ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = clock_deadline_ms((long)wait_ms);
         pthread_cond_timedwait(&e->wake, &e->lock, &ts);
     }
     pthread_mutex_unlock(&e->lock);

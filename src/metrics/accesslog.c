@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 /* Writer period: bounds the delay of a line and of a SIGHUP reopen, and batches the writes. */
@@ -367,13 +368,7 @@ writer_main(void *arg)
          * costs one write() per request and, measured at c=64 on a shared core, took 64% of the
          * gateway's throughput. A ring more than half full is drained again at once. */
         if (n < ACCESSLOG_RING / 2 && !al->stop && al->flush_seq == seq) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += WRITER_PERIOD_MS * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = clock_deadline_ms(WRITER_PERIOD_MS);
             pthread_cond_timedwait(&al->wake, &al->lock, &ts);
         }
     }

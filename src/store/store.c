@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "store/store_int.h"
 
@@ -114,11 +115,7 @@ writer_main(void *arg)
         /* Let a small batch grow for up to flush_ms unless it is full or we are closing:
          * fewer, larger transactions are what keeps the writer cheap. */
         if (s->count < s->batch && !s->stop && s->flushers == 0) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += (s->flush_ms % 1000) * 1000000L;
-            until.tv_sec += s->flush_ms / 1000 + until.tv_nsec / 1000000000L;
-            until.tv_nsec %= 1000000000L;
+            struct timespec until = clock_deadline_ms(s->flush_ms);
             while (s->count < s->batch && !s->stop && s->flushers == 0 &&
                    pthread_cond_timedwait(&s->wake, &s->mu, &until) != ETIMEDOUT)
                 ;
@@ -309,11 +306,7 @@ store_flush(struct store *s)
     s->flushers++;
     while (s->done_seq < target) {
         pthread_cond_signal(&s->wake);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 10 * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        struct timespec until = clock_deadline_ms(10);
         pthread_cond_timedwait(&s->drained, &s->mu, &until);
     }
     s->flushers--;
