@@ -762,6 +762,14 @@ class_of(const struct scanner *s, int type)
     return type_class[type];
 }
 
+/* A date in a date-of-birth field: "DOB 2015-06-02", "date of birth: 12 March 1985". */
+static bool
+is_dob_date(const struct scan_scratch *ss, const struct scan_entity *e)
+{
+    return e->type == SCAN_DATE_TIME && (ss->ctx_all & CTX_DOBFORM) &&
+           (scan_ctx_near(ss, e->start, e->start, 24, 0) & CTX_DOBFORM);
+}
+
 /* Drops disabled, allowed, low-score and overlapped entities; sets classes and `sensitive`. */
 static void
 finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct scan_result *out)
@@ -816,8 +824,7 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
             person = true;
         if (e->type == SCAN_PERSON && e->score >= 0.7)
             named = true;
-        if ((ss->ctx_all & CTX_DOBFORM) && e->type == SCAN_DATE_TIME &&
-            (scan_ctx_near(ss, e->start, e->start, 24, 0) & CTX_DOBFORM))
+        if (is_dob_date(ss, e))
             dob = true;
     }
     unsigned classes = 0;
@@ -836,9 +843,7 @@ finalize(const struct scanner *s, struct scan_scratch *ss, const char *p, struct
             !(ss->ctx_all & CTX_NAME))
             e.over = false;
         if (dob && (named || health) &&
-            ((e.type == SCAN_PERSON && e.score >= 0.7) ||
-             (e.type == SCAN_DATE_TIME &&
-              (scan_ctx_near(ss, e.start, e.start, 24, 0) & CTX_DOBFORM))))
+            ((e.type == SCAN_PERSON && e.score >= 0.7) || is_dob_date(ss, &e)))
             e.over = true;
         /* A name alone is not sensitive (the labelling policy: public figures, colleagues in a
          * draft); a name with health context is PHI. */
