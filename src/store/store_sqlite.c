@@ -220,24 +220,13 @@ dim_hash(const struct req_record *r, uint8_t len[DIM_NTEXTS])
     return h ? h : 1;
 }
 
-/* r's dimensions equal k's: the check for a row like the one before it, no hashing needed. */
+/* r's dimensions equal k's (k's texts are NUL-padded copies, so comparing up to r's field size
+ * covers r's length and terminator). */
 static bool
 dim_same(const struct dim_key *k, const struct req_record *r)
 {
 #define SAME_TEXT(i, f)                                                                            \
     if (strncmp(k->f, r->f, sizeof(r->f) - 1))                                                     \
-        return false;
-    DIM_TEXTS(SAME_TEXT)
-#undef SAME_TEXT
-    return k->classes == r->classes && k->status == r->status && k->attempts == r->attempts &&
-           k->sensitive == r->sensitive && k->stream == r->stream && k->masked == r->masked;
-}
-
-static bool
-dim_equal(const struct dim_key *k, const struct req_record *r, const uint8_t len[DIM_NTEXTS])
-{
-#define SAME_TEXT(i, f)                                                                            \
-    if (k->f[len[i]] != '\0' || memcmp(k->f, r->f, len[i]))                                        \
         return false;
     DIM_TEXTS(SAME_TEXT)
 #undef SAME_TEXT
@@ -338,7 +327,7 @@ dim_id(struct store_sq *q, const struct req_record *r, int64_t *id, struct hg_er
         q->slots = xcalloc(DIM_SLOTS, sizeof(*q->slots));
     size_t i = h & (DIM_SLOTS - 1);
     for (; q->slots[i].hash; i = (i + 1) & (DIM_SLOTS - 1)) {
-        if (q->slots[i].hash == h && dim_equal(q->slots[i].key, r, len)) {
+        if (q->slots[i].hash == h && dim_same(q->slots[i].key, r)) {
             *id = q->slots[i].id;
             q->last = &q->slots[i];
             return 0;
