@@ -1939,6 +1939,13 @@ addr_token(const char *p, size_t n, size_t i, bool *digits)
     return e;
 }
 
+/* Padding at the start of an address line: spaces and quoted-mail prefixes ("> ", "??? "). */
+static bool
+is_line_pad(char c)
+{
+    return c == ' ' || c == '?' || c == '>';
+}
+
 /* Extends a street or unit line ("suite 763", "1420 Maple Avenue") over the rest of its postal
  * address: back to the house number on its line or a street line just above, and forward over
  * city, region and country lines to a postcode, as mail is written:
@@ -1971,13 +1978,13 @@ address_block(struct scan_scratch *ss, const char *p, size_t n, size_t s, size_t
     s = best_b;
     /* back, the line above: a street line ("16 salontie 6") when s starts its line */
     size_t ls = s;
-    while (ls > 0 && (p[ls - 1] == ' ' || p[ls - 1] == '?' || p[ls - 1] == '>'))
+    while (ls > 0 && is_line_pad(p[ls - 1]))
         ls--;
     if (ls > 0 && p[ls - 1] == '\n') {
         size_t pe = ls - 1, ps = pe;
         while (ps > 0 && p[ps - 1] != '\n' && pe - ps < 80)
             ps--;
-        while (ps < pe && (p[ps] == ' ' || p[ps] == '?' || p[ps] == '>'))
+        while (ps < pe && is_line_pad(p[ps]))
             ps++;
         if (ps < pe && is_dig((unsigned char)p[ps])) {
             int toks = 0;
@@ -2011,7 +2018,7 @@ address_block(struct scan_scratch *ss, const char *p, size_t n, size_t s, size_t
             if (blank > 1)
                 break;
             i++;
-            while (i < n && (p[i] == '?' || p[i] == '>'))
+            while (i < n && is_line_pad(p[i]))
                 i++;
             continue;
         }
