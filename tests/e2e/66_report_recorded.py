@@ -109,5 +109,51 @@ def bad_economics_names_file_and_line():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+V1_DDL = """
+CREATE TABLE hg_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+INSERT INTO hg_meta VALUES ('schema_version', '1');
+CREATE TABLE requests (ts_us BIGINT NOT NULL, request_id TEXT NOT NULL, key_id TEXT NOT NULL,
+  team TEXT NOT NULL, rule TEXT NOT NULL, reason TEXT NOT NULL, backend TEXT NOT NULL,
+  backend_kind TEXT NOT NULL, model TEXT NOT NULL, requested_model TEXT NOT NULL,
+  endpoint TEXT NOT NULL, classes INTEGER NOT NULL, sensitive INTEGER NOT NULL,
+  stream INTEGER NOT NULL, masked INTEGER NOT NULL, status INTEGER NOT NULL,
+  attempts INTEGER NOT NULL, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+  ttft_us BIGINT NOT NULL, total_us BIGINT NOT NULL, scan_us BIGINT NOT NULL,
+  cost_micro_usd BIGINT NOT NULL, error TEXT NOT NULL);
+CREATE INDEX requests_ts ON requests (ts_us);
+"""
+
+
+@test
+def schema_1_file_is_migrated_by_the_report():
+    """A usage file written by a schema-1 build (one flat table) is migrated when the binary opens
+    it: the report over it equals the report over the same rows written through schema 2."""
+    import sqlite3
+    sys.path.insert(0, DEMO)
+    import make_demo
+
+    def check(tmp):
+        want = json.loads(report(tmp, "--format", "json"))
+        v1 = os.path.join(tmp, "hybridgate-demo.db")
+        for f in os.listdir(tmp):
+            if f.startswith("hybridgate-demo.db"):
+                os.remove(os.path.join(tmp, f))
+        db = sqlite3.connect(v1)
+        db.executescript(V1_DDL)
+        db.executemany("INSERT INTO requests (%s) VALUES (%s)" % (make_demo.COLS, ",".join("?" * 24)),
+                       make_demo.rows())
+        db.commit()
+        db.close()
+        got = json.loads(report(tmp, "--format", "json"))
+        assert got["totals"] == want["totals"] and got["window"] == want["window"], (got["totals"], want["totals"])
+        assert got["by_rule"] == want["by_rule"] and got["by_day"] == want["by_day"]
+        db = sqlite3.connect(v1)
+        assert db.execute("SELECT v FROM hg_meta WHERE k = 'schema_version'").fetchone()[0] == "2"
+        assert db.execute("SELECT type FROM sqlite_master WHERE name = 'requests'").fetchone()[0] == "view"
+        assert db.execute("SELECT count(*) FROM requests").fetchone()[0] == 20000
+        db.close()
+    with_demo(check)
+
+
 if __name__ == "__main__":
     main()
